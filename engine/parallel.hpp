@@ -1,0 +1,35 @@
+// Intra-op parallelism, supplied by the executor that runs the op.
+//
+// parallel_for(n, grain, body) splits [0, n) into ceil(n / grain) fixed blocks
+// [k*grain, min(n, (k+1)*grain)) and calls body(begin, end) once per block,
+// possibly concurrently. The split depends only on n and grain, never on the
+// thread count, so a kernel that writes disjoint outputs per block — or that
+// reduces per block and then combines the blocks in index order — gives the
+// same bits on any number of threads.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+namespace attograd {
+
+using BlockBody = std::function<void(std::int64_t begin, std::int64_t end)>;
+
+class Parallel {
+ public:
+  virtual ~Parallel() = default;
+  virtual void parallel_for(std::int64_t n, std::int64_t grain, const BlockBody& body) const = 0;
+};
+
+// Runs every block in order on the calling thread.
+class SerialParallel final : public Parallel {
+ public:
+  void parallel_for(std::int64_t n, std::int64_t grain, const BlockBody& body) const override;
+};
+
+// Number of blocks parallel_for uses for (n, grain).
+inline std::int64_t block_count(std::int64_t n, std::int64_t grain) {
+  return grain <= 0 ? 1 : (n + grain - 1) / grain;
+}
+
+}  // namespace attograd

@@ -1,0 +1,95 @@
+#include "engine/registry.hpp"
+
+#include <fmt/format.h>
+
+#include "engine/error.hpp"
+
+namespace attograd {
+namespace {
+
+template <class T>
+const T* find_typed(const std::map<std::string, AttrValue>& values, const std::string& op, const std::string& key,
+                    const char* type_name) {
+  auto it = values.find(key);
+  if (it == values.end()) return nullptr;
+  const T* v = std::get_if<T>(&it->second);
+  if (v == nullptr) throw Error(fmt::format("[{}] attribute '{}' must be {}", op, key, type_name));
+  return v;
+}
+
+}  // namespace
+
+std::int64_t Attributes::get_int(const std::string& op, const std::string& key) const {
+  const auto* v = find_typed<std::int64_t>(values_, op, key, "an integer");
+  if (v == nullptr) throw Error(fmt::format("[{}] missing attribute '{}'", op, key));
+  return *v;
+}
+std::int64_t Attributes::get_int(const std::string& op, const std::string& key, std::int64_t fallback) const {
+  const auto* v = find_typed<std::int64_t>(values_, op, key, "an integer");
+  return v ? *v : fallback;
+}
+double Attributes::get_double(const std::string& op, const std::string& key) const {
+  if (!has(key)) throw Error(fmt::format("[{}] missing attribute '{}'", op, key));
+  return get_double(op, key, 0.0);
+}
+double Attributes::get_double(const std::string& op, const std::string& key, double fallback) const {
+  auto it = values_.find(key);
+  if (it == values_.end()) return fallback;
+  if (const auto* i = std::get_if<std::int64_t>(&it->second)) return static_cast<double>(*i);
+  return *find_typed<double>(values_, op, key, "a number");
+}
+std::string Attributes::get_string(const std::string& op, const std::string& key, const std::string& fallback) const {
+  const auto* v = find_typed<std::string>(values_, op, key, "a string");
+  return v ? *v : fallback;
+}
+std::vector<std::int64_t> Attributes::get_ints(const std::string& op, const std::string& key,
+                                               const std::vector<std::int64_t>& fallback) const {
+  const auto* v = find_typed<std::vector<std::int64_t>>(values_, op, key, "a list of integers");
+  return v ? *v : fallback;
+}
+
+void OpRegistry::add(OpSchema schema) {
+  std::lock_guard lock(mutex_);
+  if (schema.name.empty() || !schema.factory) throw Error("[registry] an op needs a name and a factory");
+  if (auto it = ops_.find(schema.name); it != ops_.end())
+    throw Error(fmt::format("[registry] op '{}' is already registered (by {}); refusing the one from {}", schema.name,
+                            it->second.origin, schema.origin));
+  std::string name = schema.name;
+  ops_.emplace(std::move(name), std::move(schema));
+}
+
+bool OpRegistry::contains(const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  return ops_.count(name) != 0;
+}
+
+const OpSchema& OpRegistry::schema(const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  auto it = ops_.find(name);
+  if (it == ops_.end()) throw Error(fmt::format("[registry] no op named '{}'", name));
+  return it->second;  // entries are never removed: the reference stays valid
+}
+
+OpPtr OpRegistry::create(const std::string& name, const Attributes& attributes) const {
+  return schema(name).factory(attributes);
+}
+
+std::vector<std::string> OpRegistry::names() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> out;
+  for (const auto& [name, schema] : ops_) out.push_back(name);
+  return out;
+}
+
+OpRegistry& default_registry() {
+  static OpRegistry registry;
+  return registry;
+}
+
+Expr apply(const std::string& name, const std::vector<Expr>& inputs, const Attributes& attributes,
+           const OpRegistry& registry) {
+  if (inputs.empty()) throw Error(fmt::format("[{}] apply() needs at least one input to find the graph", name));
+  return inputs.front().graph->add(registry.create(name, attributes), inputs);
+}
+
+}  // namespace attograd

@@ -1,0 +1,235 @@
+#include <doctest/doctest.h>
+
+#include <random>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "engine/error.hpp"
+#include "engine/executor.hpp"
+#include "engine/leaves.hpp"
+#include "engine/parameters.hpp"
+#include "ops/elementwise.hpp"
+#include "ops/reduce.hpp"
+#include "ops/shape_ops.hpp"
+#include "tests/support/op_check.hpp"
+
+using namespace attograd;
+using attograd::testing::check_close;
+
+namespace {
+
+// A random DAG of several hundred nodes over (4, 8) tensors and broadcast
+// (8,) / (4, 1) parameters: every node picks random earlier nodes as inputs
+// (fan-out), ops mix broadcasting, reductions and reshapes.
+Expr random_graph(Graph& g, Expr x, std::uint32_t seed, int nodes) {
+  std::mt19937 rng(seed);
+  std::vector<Expr> pool{x};
+  for (int i = 0; i < 6; ++i) {
+    auto s = g.scope(fmt::format("p{}", i));
+    pool.push_back(parameter(g, "row", {8}, Init::uniform(0.5, 1.5)));
+    pool.push_back(parameter(g, "col", {4, 1}, Init::uniform(0.5, 1.5)));
+  }
+  auto pick = [&] { return pool[std::uniform_int_distribution<std::size_t>(0, pool.size() - 1)(rng)]; };
+  auto pick_full = [&] {
+    for (;;) {
+      Expr e = pick();
+      if (e.shape() == Shape{4, 8}) return e;
+    }
+  };
+  for (int i = 0; i < nodes; ++i) {
+    Expr a = pick_full(), b = pick();
+    Expr r;
+    switch (rng() % 8) {
+      case 0: r = a + b; break;
+      case 1: r = a - b; break;
+      case 2: r = a * b; break;
+      case 3: r = a / (b * b + scale(b, 0.0) + pool[1]); break;  // denominators stay >= 0.25
+      case 4: r = scale(relu(a), 0.5) + exp(scale(b, 0.1)); break;
+      case 5: r = a + mean(b, {0}, true); break;
+      case 6: r = reshape(transpose(reshape(a, {2, 16}), 0, 1), {4, 8}); break;
+      default: r = log(a * a + pool[1]); break;
+    }
+    pool.push_back(r);
+  }
+  // Sum everything unused so every node reaches the loss.
+  Expr total = sum(pool.back());
+  for (std::size_t i = pool.size() - 30; i < pool.size() - 1; ++i) total = total + scale(sum(pool[i]), 1e-3);
+  return total;
+}
+
+struct RunResult {
+  Tensor loss;
+  Tensor input_grad;
+  std::vector<Tensor> param_grads;
+};
+
+RunResult run_random(std::uint32_t seed, Backend backend, int threads) {
+  ParameterStore store(seed);
+  Graph g(&store);
+  Expr loss = random_graph(g, input(g, "x", {DType::f32, {4, 8}}, true), seed, 300);
+  Tensor x = Tensor::empty(DType::f32, {4, 8});
+  initialize(x, Init::uniform(-1, 1), seed);
+  Executor ex(backend, threads);
+  ex.forward(g, {{0, x}}, {loss.id});
+  ex.backward(loss.id);
+  RunResult r{ex.value(loss.id).clone(), ex.grad(0).clone(), {}};
+  for (const auto& p : store.all()) r.param_grads.push_back(p.grad.clone());
+  return r;
+}
+
+// Raises from a kernel when its input holds a given value.
+class FailOnValue final : public Op {
+ public:
+  std::string name() const override { return "fail_on_value"; }
+  TensorType infer(std::span<const TensorType> in) const override { return in[0]; }
+  Tensor forward(OpContext& c) const override {
+    if (c.input(0).to_vector()[0] == 13.0) throw std::runtime_error("unlucky input");
+    return c.input(0).clone();
+  }
+  std::vector<Tensor> backward(OpContext& c) const override { return {c.grad_output()}; }
+};
+
+}  // namespace
+
+TEST_CASE("sequential, TBB and std::thread executors agree bit for bit on random graphs") {
+  for (std::uint32_t seed : {1u, 2u, 3u}) {
+    const RunResult oracle = run_random(seed, Backend::sequential, 1);
+    REQUIRE(std::isfinite(oracle.loss.item()));
+    for (auto [backend, threads] : {std::pair{Backend::tbb, 1}, {Backend::tbb, 2}, {Backend::tbb, 4},
+                                   {Backend::threads, 2}, {Backend::threads, 4}}) {
+      INFO("seed " << seed << ", threads " << threads);
+      const RunResult r = run_random(seed, backend, threads);
+      CHECK(r.loss.bit_equal(oracle.loss));
+      CHECK(r.input_grad.bit_equal(oracle.input_grad));
+      REQUIRE(r.param_grads.size() == oracle.param_grads.size());
+      for (std::size_t i = 0; i < r.param_grads.size(); ++i) CHECK(r.param_grads[i].bit_equal(oracle.param_grads[i]));
+    }
+  }
+}
+
+TEST_CASE("gradients of a random graph match finite differences") {
+  GradcheckOptions o;
+  o.rtol = 1e-4;
+  const auto r = gradcheck([](Graph& g, const std::vector<Expr>& x) {
+    return random_graph(g, x[0], 9, 40);
+  }, {{.shape = {4, 8}}}, o);
+  CHECK_MESSAGE(r.ok, r.report);
+}
+
+TEST_CASE("a node used several times receives the sum of its gradients") {
+  // y = x*x + x  ->  dy/dx = 2x + 1
+  Graph g;
+  Expr x = input(g, "x", {DType::f64, {3}}, true);
+  Expr y = sum(x * x + x);
+  Executor ex(Backend::tbb, 2);
+  ex.forward(g, {{x.id, Tensor::from<double>({3}, {1, -2, 0.5})}}, {y.id});
+  ex.backward(y.id);
+  check_close(ex.grad(x.id), {3, -3, 2});
+  check_close(ex.value(y.id), {1 + 1 + 4 - 2 + 0.25 + 0.5});
+}
+
+TEST_CASE("only nodes between gradient-requiring leaves and the loss run backward") {
+  struct Counter final : ExecutionObserver {
+    std::vector<NodeId> backward;
+    std::mutex m;
+    void on_node(const NodeEvent& e) override {
+      std::lock_guard lock(m);
+      if (e.phase == Phase::backward) backward.push_back(e.node);
+    }
+  } counter;
+  Graph g;
+  Expr x = input(g, "x", {DType::f32, {2}}, true);
+  Expr c = input(g, "c", {DType::f32, {2}});  // no gradient wanted
+  Expr cc = exp(c);                             // depends only on c
+  Expr m = x * cc;
+  Expr y = sum(m);
+  Executor ex(Backend::sequential);
+  RunOptions o;
+  o.observer = &counter;
+  ex.forward(g, {{x.id, Tensor::full(DType::f32, {2}, 1)}, {c.id, Tensor::full(DType::f32, {2}, 0)}}, {y.id}, o);
+  ex.backward(y.id);
+  std::sort(counter.backward.begin(), counter.backward.end());
+  CHECK(counter.backward == std::vector<NodeId>{x.id, m.id, y.id});
+}
+
+TEST_CASE("an exception inside a kernel names the node, and the executor runs again afterwards") {
+  Graph g;
+  Expr x = input(g, "x", {DType::f32, {2}});
+  Expr y;
+  {
+    auto s = g.scope("block");
+    y = relu(x.graph->add(std::make_shared<FailOnValue>(), {exp(x)}));
+  }
+  Expr z = sum(y);
+  for (Backend b : {Backend::tbb, Backend::threads, Backend::sequential}) {
+    Executor ex(b, 2);
+    const double bad = std::log(13.0);
+    try {
+      ex.forward(g, {{x.id, Tensor::from<float>({2}, {static_cast<float>(bad), 0})}}, {z.id});
+      // exp(log 13) may round away from 13 in float: then nothing throws.
+    } catch (const NodeError& e) {
+      const std::string m = e.what();
+      CHECK(m.find("unlucky input") != std::string::npos);
+      CHECK(e.scope == "block.fail_on_value");
+      CHECK(e.op == "fail_on_value");
+      CHECK(e.phase == "forward");
+    }
+    Graph g2;
+    Expr a = input(g2, "a", {DType::f32, {1}});
+    Expr fail = g2.add(std::make_shared<FailOnValue>(), {a});
+    CHECK_THROWS_AS(ex.forward(g2, {{a.id, Tensor::full(DType::f32, {1}, 13)}}, {fail.id}), NodeError);
+    ex.forward(g, {{x.id, Tensor::from<float>({2}, {1, 2})}}, {z.id});
+    CHECK(ex.value(z.id).item() == doctest::Approx(std::exp(1.0) + std::exp(2.0)));
+  }
+}
+
+TEST_CASE("feeding a wrong shape or forgetting an input is a clear error") {
+  Graph g;
+  Expr x = input(g, "tokens", {DType::f32, {2, 3}});
+  Expr y = relu(x);
+  Executor ex(Backend::sequential);
+  try {
+    ex.forward(g, {{x.id, Tensor::zeros(DType::f32, {3, 2})}}, {y.id});
+    FAIL("must throw");
+  } catch (const NodeError& e) {
+    CHECK(std::string(e.what()).find("'tokens' expects f32(2, 3), was fed f32(3, 2)") != std::string::npos);
+  }
+  CHECK_THROWS_WITH_AS(ex.forward(g, {}, {y.id}), doctest::Contains("no value was fed"), NodeError);
+}
+
+TEST_CASE("the numerics check names the first node producing NaN") {
+  Graph g;
+  Expr x = input(g, "x", {DType::f32, {2}}, true);
+  Expr y;
+  {
+    auto s = g.scope("bad");
+    y = log(x);  // log(-1) = NaN
+  }
+  Expr z = sum(exp(y));
+  Executor ex(Backend::tbb, 2);
+  RunOptions o;
+  o.check_numerics = true;
+  try {
+    ex.forward(g, {{x.id, Tensor::from<float>({2}, {1, -1})}}, {z.id}, o);
+    FAIL("must throw");
+  } catch (const NumericsError& e) {
+    CHECK(e.scope == "bad.log");
+    CHECK(e.phase == "forward");
+  }
+}
+
+TEST_CASE("broadcast gradients are summed back to the input shape") {
+  // y = sum(a (2,3) + b (3,)) -> db = 2 per element; c (2,1): dc = 3.
+  Graph g;
+  Expr a = input(g, "a", {DType::f64, {2, 3}}, true);
+  Expr b = input(g, "b", {DType::f64, {3}}, true);
+  Expr c = input(g, "c", {DType::f64, {2, 1}}, true);
+  Expr y = sum(a + b + c);
+  Executor ex(Backend::sequential);
+  ex.forward(g, {{a.id, Tensor::zeros(DType::f64, {2, 3})}, {b.id, Tensor::zeros(DType::f64, {3})},
+                 {c.id, Tensor::zeros(DType::f64, {2, 1})}}, {y.id});
+  ex.backward(y.id);
+  check_close(ex.grad(b.id), {2, 2, 2});
+  check_close(ex.grad(c.id), {3, 3});
+}

@@ -1,0 +1,51 @@
+#include <doctest/doctest.h>
+
+#include "engine/error.hpp"
+#include "ops/elementwise.hpp"
+#include "ops/shape_ops.hpp"
+#include "tests/support/op_check.hpp"
+
+using namespace attograd;
+using namespace attograd::testing;
+
+namespace {
+GradcheckInput iota(Shape s) {
+  std::vector<double> v(static_cast<std::size_t>(numel(s)));
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>(i);
+  return {.shape = s, .value = Tensor::from<double>(s, v)};
+}
+}  // namespace
+
+TEST_CASE("reshape and permute move elements as numpy does") {
+  auto f = [](auto op) { return [op](Graph&, const std::vector<Expr>& x) { return op(x[0]); }; };
+  Tensor r = run_forward(f([](Expr e) { return reshape(e, {3, -1}); }), {iota({2, 3})});
+  CHECK(r.shape() == Shape{3, 2});
+  check_close(r, {0, 1, 2, 3, 4, 5});
+  check_close(run_forward(f([](Expr e) { return transpose(e); }), {iota({2, 3})}), {0, 3, 1, 4, 2, 5});
+  // (2,3,4) -> perm (2,0,1) -> (4,2,3): out[k][i][j] = x[i][j][k] = 12i + 4j + k
+  Tensor p = run_forward(f([](Expr e) { return permute(e, {2, 0, 1}); }), {iota({2, 3, 4})});
+  CHECK(p.shape() == Shape{4, 2, 3});
+  CHECK(p.at({1, 1, 2}) == 12 + 8 + 1);
+  CHECK(p.at({3, 0, 1}) == 4 + 3);
+}
+
+TEST_CASE("shape ops reject impossible shapes when the node is created") {
+  Graph g;
+  Expr x = input(g, "x", {DType::f32, {2, 3}});
+  CHECK_THROWS_WITH_AS(reshape(x, {4, -1}), doctest::Contains("[reshape] cannot reshape (2, 3) into (4, -1)"), ShapeError);
+  CHECK_THROWS_WITH_AS(reshape(x, {5}), doctest::Contains("[reshape]"), ShapeError);
+  CHECK_THROWS_WITH_AS(permute(x, {0, 0}), doctest::Contains("[permute] [0,0] is not a permutation"), ShapeError);
+  CHECK_THROWS_WITH_AS(permute(x, {0}), doctest::Contains("[permute]"), ShapeError);
+}
+
+TEST_CASE("shape op gradients match finite differences") {
+  check_gradcheck([](Graph&, const std::vector<Expr>& x) { return reshape(x[0], {4, 3}); }, {{.shape = {2, 6}}});
+  check_gradcheck([](Graph&, const std::vector<Expr>& x) { return permute(x[0], {1, 2, 0}); }, {{.shape = {2, 3, 4}}});
+  check_gradcheck([](Graph&, const std::vector<Expr>& x) { return transpose(x[0], 0, 1) * x[1]; },
+                  {{.shape = {3, 2}}, {.shape = {3}}});
+}
+
+TEST_CASE("shape ops give the same bits on every executor") {
+  check_backends_agree([](Graph&, const std::vector<Expr>& x) { return permute(x[0], {2, 0, 1}) * x[1]; },
+                       {{.shape = {16, 33, 65}}, {.shape = {33}}});
+}

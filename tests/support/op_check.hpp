@@ -1,0 +1,41 @@
+// Test helpers every op test uses:
+//   gradcheck_ok(build, inputs)        finite differences in f64 (engine/gradcheck)
+//   backends_agree(build, inputs)      values and gradients bit-identical for the
+//                                      sequential executor, TBB with 1, 2 and 4
+//                                      threads, and the std::thread backend
+//   run_forward(build, inputs)         the f32/f64 output of one sequential run
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "engine/executor.hpp"
+#include "engine/gradcheck.hpp"
+#include "engine/leaves.hpp"
+#include "engine/parameters.hpp"
+
+namespace attograd::testing {
+
+// Random values for `spec` (uniform in [low, high)) in `dtype`, unless it has one.
+Tensor make_value(const GradcheckInput& spec, DType float_dtype, std::uint64_t seed, std::size_t index);
+
+// Builds the graph in `dtype`, runs forward (+ backward from sum(out * w))
+// and returns the output followed by every input and parameter gradient.
+std::vector<Tensor> run_all(const GraphBuilder& build, const std::vector<GradcheckInput>& inputs, DType dtype,
+                            Backend backend, int threads, bool training = false);
+
+// Output of a forward run (sequential executor).
+Tensor run_forward(const GraphBuilder& build, const std::vector<GradcheckInput>& inputs, DType dtype = DType::f32,
+                   bool training = false);
+
+void check_gradcheck(const GraphBuilder& build, const std::vector<GradcheckInput>& inputs,
+                     const GradcheckOptions& options = {});
+void check_backends_agree(const GraphBuilder& build, const std::vector<GradcheckInput>& inputs,
+                          bool training = false);
+
+// Element-wise |a - b| <= tol for tensors of the same shape.
+void check_close(const Tensor& actual, const std::vector<double>& expected, double tol = 1e-6);
+
+}  // namespace attograd::testing
