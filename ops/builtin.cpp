@@ -6,6 +6,11 @@
 #include "ops/elementwise.hpp"
 #include "ops/reduce.hpp"
 #include "ops/shape_ops.hpp"
+#include "ops/activations.hpp"
+#include "ops/cross_entropy.hpp"
+#include "ops/dropout.hpp"
+#include "ops/embedding.hpp"
+#include "ops/layer_norm.hpp"
 
 namespace attograd {
 
@@ -13,6 +18,11 @@ void register_builtin_ops(OpRegistry& registry) {
   register_elementwise_ops(registry);
   register_reduce_ops(registry);
   register_shape_ops(registry);
+  register_activation_ops(registry);
+  register_cross_entropy_ops(registry);
+  register_dropout_ops(registry);
+  register_embedding_ops(registry);
+  register_layer_norm_ops(registry);
 }
 
 void ensure_builtin_ops() {

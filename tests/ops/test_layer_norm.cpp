@@ -1,0 +1,75 @@
+#include <doctest/doctest.h>
+
+#include "engine/error.hpp"
+#include "ops/elementwise.hpp"
+#include "ops/layer_norm.hpp"
+#include "tests/support/op_check.hpp"
+
+using namespace attograd;
+using namespace attograd::testing;
+
+namespace {
+GradcheckInput at(Shape s, double low = -1, double high = 1) { return {.shape = std::move(s), .low = low, .high = high}; }
+GradcheckInput values(Shape s, std::vector<double> v) { return {.shape = s, .value = Tensor::from<double>(s, v)}; }
+Expr ln(Graph&, const std::vector<Expr>& x) { return layer_norm(x[0], x[1], x[2]); }
+}  // namespace
+
+TEST_CASE("layer_norm normalises each row with the biased variance and eps inside the root") {
+  // Row [1, 2, 3]: mean 2, var 2/3, xhat = [-1, 0, 1] / sqrt(2/3 + 1e-5).
+  // Row [-4, 0, 1]: mean -1, var 14/3. Row [5, 5, 5]: var 0, so y = bias.
+  const auto x = values({3, 3}, {1, 2, 3, -4, 0, 1, 5, 5, 5});
+  const auto gain = values({3}, {1, 2, 0.5});
+  const auto bias = values({3}, {0.5, -1, 7});
+  check_close(run_forward(ln, {x, gain, bias}, DType::f64),
+              {-0.7247356859083902, -1.0, 7.612367842954195, -0.8887286617360581, -0.07418089217596124,
+               7.462909553912019, 0.5, -1, 7},
+              1e-12);
+  check_close(run_forward([](Graph&, const std::vector<Expr>& v) { return layer_norm(v[0], v[1], v[2], 0.0); },
+                          {values({1, 2}, {3, 5}), values({2}, {1, 1}), values({2}, {0, 0})}),
+              {-1, 1});
+}
+
+TEST_CASE("layer_norm of a constant row gives the bias and finite gradients") {
+  const auto x = values({2, 4}, {3, 3, 3, 3, -1e3, -1e3, -1e3, -1e3});
+  const auto gain = values({4}, {1, -2, 3, 0.5});
+  const auto bias = values({4}, {0.1, 0.2, 0.3, 0.4});
+  check_close(run_forward(ln, {x, gain, bias}), {0.1, 0.2, 0.3, 0.4, 0.1, 0.2, 0.3, 0.4});
+  for (const Tensor& t : run_all(ln, {x, gain, bias}, DType::f32, Backend::sequential, 1)) {
+    REQUIRE(t.defined());
+    CHECK_FALSE(t.has_non_finite());
+  }
+  check_gradcheck(ln, {values({1, 4}, {3, 3, 3, 3}), gain, bias});
+}
+
+TEST_CASE("layer_norm shape errors name the shapes when the node is created") {
+  Graph g;
+  Expr x = input(g, "x", {DType::f32, {2, 3, 4}});
+  Expr g4 = input(g, "g4", {DType::f32, {4}});
+  Expr g3 = input(g, "g3", {DType::f32, {3}});
+  Expr d4 = input(g, "d4", {DType::f64, {4}});
+  Expr s = input(g, "s", {DType::f32, {}});
+  CHECK_THROWS_WITH_AS(layer_norm(x, g3, g4),
+                       doctest::Contains("[layer_norm] x (2, 3, 4) needs gain and bias of shape (4,), got (3,) and (4,)"),
+                       ShapeError);
+  CHECK_THROWS_WITH_AS(layer_norm(x, g4, d4), doctest::Contains("[layer_norm] x, gain and bias must share one floating dtype"),
+                       ShapeError);
+  CHECK_THROWS_WITH_AS(layer_norm(s, s, s), doctest::Contains("[layer_norm] x must have at least one axis"), ShapeError);
+  CHECK_THROWS_WITH_AS(layer_norm(x, g4, g4, -1), doctest::Contains("[layer_norm] eps must be >= 0"), Error);
+}
+
+TEST_CASE("layer_norm gradients for x, gain and bias match finite differences") {
+  for (const Shape& s : {Shape{3, 5}, Shape{2, 3, 4}, Shape{6}, Shape{4, 1}, Shape{1, 2}}) {
+    INFO(to_string(s));
+    const Shape row{s.back()};
+    check_gradcheck(ln, {at(s, -2, 2), at(row, 0.5, 2), at(row)});
+  }
+  // Inside a graph: the gradient also flows through a computed gain.
+  check_gradcheck(
+      [](Graph&, const std::vector<Expr>& x) { return layer_norm(x[0] * x[0], exp(x[1]), x[2], 1e-3); },
+      {at({3, 4}), at({4}), at({4})});
+}
+
+TEST_CASE("layer_norm gives the same bits on every executor, parameter sums included") {
+  // 600 rows of 96: several fixed blocks of rows, so dgain and dbias combine partial sums.
+  check_backends_agree(ln, {at({3, 200, 96}, -3, 3), at({96}, 0.5, 1.5), at({96})});
+}
