@@ -6,7 +6,7 @@
 //   y = (x - mean) / sqrt(var + eps) * gain + bias
 //
 //   x (2, 3) = [[1, 2, 3], [5, 5, 5]], gain = 1, bias = [0, 0, 7]
-//   -> [[-1.2247, 0, 1.2247], [0, 0, 7]]    (a constant row gives the bias)
+//   -> [[-1.2247, 0, 8.2247], [0, 0, 7]]    (a constant row gives the bias)
 //
 // Backward gives dx, dgain = sum over rows of g * xhat and dbias = sum over
 // rows of g; the row sums are deterministic for any thread count.

@@ -3,6 +3,8 @@
 #include <cmath>
 
 #include "engine/error.hpp"
+#include "engine/registry.hpp"
+#include "ops/builtin.hpp"
 #include "ops/cross_entropy.hpp"
 #include "tests/support/op_check.hpp"
 
@@ -144,4 +146,16 @@ TEST_CASE("cross_entropy gives the same bits on every executor") {
                                          {.shape = {64}, .dtype = DType::i32, .low = -1, .high = 300}});
   check_backends_agree(loss(7, 0, Reduction::sum), {{.shape = {2, 40, 500}, .low = -5, .high = 5},
                                                     {.shape = {2, 40}, .dtype = DType::i32, .low = 0, .high = 10}});
+}
+
+TEST_CASE("the registry creates cross_entropy from its attributes") {
+  ensure_builtin_ops();
+  const GraphBuilder by_name = [](Graph&, const std::vector<Expr>& x) {
+    return apply("cross_entropy", {x[0], x[1]},
+                 {{"ignore_index", std::int64_t{0}}, {"label_smoothing", 0.1}, {"reduction", std::string("sum")}});
+  };
+  const std::vector<GradcheckInput> in = {two_rows, targets({2}, {2, 0})};
+  CHECK(run_forward(by_name, in).bit_equal(run_forward(loss(0, 0.1, Reduction::sum), in)));
+  CHECK_THROWS_WITH_AS(default_registry().create("cross_entropy", {{"reduction", std::string("max")}}),
+                       doctest::Contains("[cross_entropy] attribute 'reduction' must be \"mean\" or \"sum\""), Error);
 }

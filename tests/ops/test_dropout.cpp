@@ -4,7 +4,9 @@
 #include <cmath>
 
 #include "engine/error.hpp"
+#include "engine/registry.hpp"
 #include "engine/rng.hpp"
+#include "ops/builtin.hpp"
 #include "ops/dropout.hpp"
 #include "ops/elementwise.hpp"
 #include "tests/support/op_check.hpp"
@@ -144,4 +146,12 @@ TEST_CASE("dropout refuses p outside [0, 1) and non-floating inputs") {
   CHECK_THROWS_WITH_AS(dropout(x, -0.1), doctest::Contains("[dropout] p must be in [0, 1)"), Error);
   CHECK_THROWS_WITH_AS(dropout(ids, 0.1), doctest::Contains("[dropout] needs a floating input, got i32(2, 3)"),
                        ShapeError);
+}
+
+TEST_CASE("the registry creates dropout from its p attribute") {
+  ensure_builtin_ops();
+  const GraphBuilder by_name = [](Graph&, const std::vector<Expr>& x) { return apply("dropout", {x[0]}, {{"p", 0.4}}); };
+  const GraphBuilder direct = [](Graph&, const std::vector<Expr>& x) { return dropout(x[0], 0.4); };
+  CHECK(run_forward(by_name, {{.shape = {300}}}, DType::f32, true)
+            .bit_equal(run_forward(direct, {{.shape = {300}}}, DType::f32, true)));
 }

@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
 #include "engine/error.hpp"
+#include "engine/registry.hpp"
+#include "ops/builtin.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/embedding.hpp"
 #include "tests/support/op_check.hpp"
@@ -70,4 +72,10 @@ TEST_CASE("embedding's table gradient matches finite differences") {
 TEST_CASE("embedding gives the same bits on every executor") {
   // 2000 positions over 300 rows of 64: several blocks in forward and backward.
   check_backends_agree(lookup, {{.shape = {40, 50}, .dtype = DType::i32, .low = 0, .high = 300}, table(300, 64)});
+}
+
+TEST_CASE("the registry creates embedding by name") {
+  ensure_builtin_ops();
+  CHECK(default_registry().create("embedding")->name() == "embedding");
+  CHECK_FALSE(default_registry().create("embedding")->differentiable(0));
 }

@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
 #include "engine/error.hpp"
+#include "engine/registry.hpp"
+#include "ops/builtin.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/layer_norm.hpp"
 #include "tests/support/op_check.hpp"
@@ -72,4 +74,10 @@ TEST_CASE("layer_norm gradients for x, gain and bias match finite differences") 
 TEST_CASE("layer_norm gives the same bits on every executor, parameter sums included") {
   // 600 rows of 96: several fixed blocks of rows, so dgain and dbias combine partial sums.
   check_backends_agree(ln, {at({3, 200, 96}, -3, 3), at({96}, 0.5, 1.5), at({96})});
+}
+
+TEST_CASE("the registry creates layer_norm from its eps attribute") {
+  ensure_builtin_ops();
+  CHECK(default_registry().create("layer_norm", {{"eps", 1e-6}})->describe() == "eps=1e-06");
+  CHECK(default_registry().create("layer_norm")->describe() == "eps=1e-05");
 }
