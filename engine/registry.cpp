@@ -49,13 +49,27 @@ std::vector<std::int64_t> Attributes::get_ints(const std::string& op, const std:
 }
 
 void OpRegistry::add(OpSchema schema) {
+  std::vector<OpSchema> one;
+  one.push_back(std::move(schema));
+  add_all(std::move(one));
+}
+
+void OpRegistry::add_all(std::vector<OpSchema> schemas) {
   std::lock_guard lock(mutex_);
-  if (schema.name.empty() || !schema.factory) throw Error("[registry] an op needs a name and a factory");
-  if (auto it = ops_.find(schema.name); it != ops_.end())
-    throw Error(fmt::format("[registry] op '{}' is already registered (by {}); refusing the one from {}", schema.name,
-                            it->second.origin, schema.origin));
-  std::string name = schema.name;
-  ops_.emplace(std::move(name), std::move(schema));
+  for (std::size_t i = 0; i < schemas.size(); ++i) {
+    const OpSchema& s = schemas[i];
+    if (s.name.empty() || !s.factory) throw Error("[registry] an op needs a name and a factory");
+    if (auto it = ops_.find(s.name); it != ops_.end())
+      throw Error(fmt::format("[registry] op '{}' is already registered (by {}); refusing the one from {}", s.name,
+                              it->second.origin, s.origin));
+    for (std::size_t j = 0; j < i; ++j)
+      if (schemas[j].name == s.name)
+        throw Error(fmt::format("[registry] op '{}' is added twice by {}", s.name, s.origin));
+  }
+  for (OpSchema& s : schemas) {
+    std::string name = s.name;
+    ops_.emplace(std::move(name), std::move(s));
+  }
 }
 
 bool OpRegistry::contains(const std::string& name) const {

@@ -66,6 +66,8 @@ class OpRegistry {
  public:
   // Throws Error if the name is taken (saying by whom).
   void add(OpSchema schema);
+  // Adds every schema or, if any name is taken or repeated, none (throws Error).
+  void add_all(std::vector<OpSchema> schemas);
   bool contains(const std::string& name) const;
   const OpSchema& schema(const std::string& name) const;
   OpPtr create(const std::string& name, const Attributes& attributes = {}) const;
