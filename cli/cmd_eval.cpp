@@ -1,0 +1,91 @@
+// attograd eval TASK --load PATH [--data FILE]
+// attograd decode TASK --load PATH --input "..." [--beam K]
+#include <fstream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cli/commands.hpp"
+#include "cli/loaded_model.hpp"
+#include "engine/error.hpp"
+
+namespace attograd {
+namespace {
+
+struct EvalArgs {
+  std::string task, load, data;
+  std::int64_t batches = 20, batch = 30;
+  int threads = 0;
+};
+
+// FILE: one example per line, "source<TAB>target", tokens as the task writes them.
+std::vector<Batch> read_examples(const Seq2SeqTask& task, const std::string& path, std::int64_t batch) {
+  std::ifstream in(path);
+  if (!in) throw FileError(fmt::format("[eval] cannot read '{}'", path));
+  std::vector<Example> examples;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    if (line.empty()) continue;
+    const auto tab = line.find('\t');
+    if (tab == std::string::npos)
+      throw FileError(fmt::format("[eval] {}:{}: expected \"source<TAB>target\"", path, number));
+    try {
+      examples.push_back({task.encode_source(line.substr(0, tab)), task.encode_target(line.substr(tab + 1))});
+    } catch (const Error& e) {
+      throw FileError(fmt::format("[eval] {}:{}: {}", path, number, e.what()));
+    }
+    if (task.eos() < 0 && examples.back().tgt.front() != task.bos())
+      throw FileError(fmt::format("[eval] {}:{}: a {} target starts with {}", path, number, task.name(), task.bos()));
+  }
+  if (examples.empty()) throw FileError(fmt::format("[eval] '{}' holds no examples", path));
+  std::vector<Batch> batches;
+  for (std::size_t i = 0; i < examples.size(); i += static_cast<std::size_t>(batch))
+    batches.push_back(make_batch({examples.begin() + static_cast<std::ptrdiff_t>(i),
+                                  examples.begin() + static_cast<std::ptrdiff_t>(std::min(examples.size(), i + static_cast<std::size_t>(batch)))}));
+  return batches;
+}
+
+}  // namespace
+
+void add_eval_command(CLI::App& app) {
+  auto a = std::make_shared<EvalArgs>();
+  CLI::App* cmd = app.add_subcommand("eval", "per-token loss and accuracy of a checkpoint on generated or given data");
+  cmd->add_option("task", a->task, "task: copy or numbers")->required()->check(CLI::IsMember({"copy", "numbers"}));
+  cmd->add_option("--load", a->load, "checkpoint written by `attograd train --save`")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--data", a->data, "examples, one per line: source<TAB>target (default: generated)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--batches", a->batches, "generated batches to evaluate")->check(CLI::Range(1, 100000));
+  cmd->add_option("--threads", a->threads, "worker threads (0 = all cores)")->check(CLI::Range(0, 1024));
+  cmd->callback([a] {
+    LoadedSeq2Seq m = load_seq2seq(a->load, a->task, a->threads);
+    std::vector<Batch> batches;
+    if (!a->data.empty()) {
+      batches = read_examples(*m.task, a->data, m.config.batch);
+    } else {
+      for (std::int64_t i = 0; i < a->batches; ++i)
+        batches.push_back(sample_batch(*m.task, 0xE7A1ull, static_cast<std::uint64_t>(i), m.config.batch));
+    }
+    const EvalResult r = m.model->evaluate(batches);
+    fmt::print("loss {:.4f} per token, accuracy {:.2f}% over {} target tokens\n", r.loss, 100 * r.accuracy, r.tokens);
+  });
+}
+
+void add_decode_command(CLI::App& app) {
+  auto a = std::make_shared<EvalArgs>();
+  auto input = std::make_shared<std::string>();
+  auto options = std::make_shared<DecodeOptions>();
+  CLI::App* cmd = app.add_subcommand("decode", "decode one input with a trained checkpoint (greedy or beam search)");
+  cmd->add_option("task", a->task, "task: copy or numbers")->required()->check(CLI::IsMember({"copy", "numbers"}));
+  cmd->add_option("--load", a->load, "checkpoint written by `attograd train --save`")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--input", *input, "the source, as the task writes it: \"1 2 3 4\" (copy), \"1234\" (numbers)")->required();
+  cmd->add_option("--beam", options->beam, "beam size (1 = greedy)")->check(CLI::Range(1, 64));
+  cmd->add_option("--length-penalty", options->length_penalty, "GNMT length penalty alpha")->check(CLI::Range(0.0, 10.0));
+  cmd->add_option("--max-len", options->max_length, "most tokens to produce")->check(CLI::Range(1, 4096));
+  cmd->add_option("--threads", a->threads, "worker threads (0 = all cores)")->check(CLI::Range(0, 1024));
+  cmd->callback([a, input, options] {
+    LoadedSeq2Seq m = load_seq2seq(a->load, a->task, a->threads);
+    fmt::print("{}\n", m.task->decode_target(m.model->decode(m.task->encode_source(*input), *options)));
+  });
+}
+
+}  // namespace attograd

@@ -1,0 +1,47 @@
+// attograd sample --load PATH [--prompt TEXT] [--length N] [--temperature T] [--top-k K]
+// attograd ops [--plugin PATH]...
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cli/commands.hpp"
+#include "cli/loaded_model.hpp"
+#include "engine/registry.hpp"
+
+namespace attograd {
+
+void add_sample_command(CLI::App& app) {
+  struct Args {
+    std::string load, prompt = "The ";
+    std::int64_t length = 200;
+    double temperature = 0.8;
+    int top_k = 10;
+    std::uint64_t seed = 1;
+    int threads = 0;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* cmd = app.add_subcommand("sample", "generate text with a language model trained by `attograd train lm`");
+  cmd->add_option("--load", a->load, "checkpoint of the lm task")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--prompt", a->prompt, "text to continue");
+  cmd->add_option("--length", a->length, "characters to generate")->check(CLI::Range(1, 100000));
+  cmd->add_option("--temperature", a->temperature, "sampling temperature (> 0)")->check(CLI::Range(1e-3, 100.0));
+  cmd->add_option("--top-k", a->top_k, "sample among the k most likely characters (0 = all)")->check(CLI::Range(0, 1 << 20));
+  cmd->add_option("--seed", a->seed, "sampling seed");
+  cmd->add_option("--threads", a->threads, "worker threads (0 = all cores)")->check(CLI::Range(0, 1024));
+  cmd->callback([a] {
+    LoadedLm m = load_lm(a->load, a->threads);
+    fmt::print("{}\n", m.model->sample(a->prompt, a->length, a->temperature, a->top_k, a->seed));
+  });
+}
+
+void add_ops_command(CLI::App& app) {
+  CLI::App* cmd = app.add_subcommand("ops", "list the registered ops (built-in, and plugins given with --plugin)");
+  cmd->callback([] {
+    const OpRegistry& r = default_registry();
+    for (const std::string& name : r.names()) {
+      const OpSchema& s = r.schema(name);
+      fmt::print("{:<18} {}{}\n", name, s.summary, s.origin == "builtin" ? "" : fmt::format("  [{}]", s.origin));
+    }
+  });
+}
+
+}  // namespace attograd

@@ -1,0 +1,17 @@
+// The `attograd` subcommands. Each adds itself to the CLI11 app; main()
+// parses and runs the one chosen. Spellings are stable: scripts drive them.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace attograd {
+
+void add_train_command(CLI::App& app);      // attograd train TASK ...
+void add_eval_command(CLI::App& app);       // attograd eval TASK --load PATH [--data FILE]
+void add_decode_command(CLI::App& app);     // attograd decode TASK --load PATH --input "..."
+void add_sample_command(CLI::App& app);     // attograd sample --load PATH --prompt "..."
+void add_ops_command(CLI::App& app);        // attograd ops [--plugin PATH]
+
+}  // namespace attograd

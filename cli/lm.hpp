@@ -1,0 +1,79 @@
+// A character-level decoder-only language model (the "lm" task): trains on a
+// text file — by default the GNU GPL v3 text every Debian system ships at
+// /usr/share/common-licenses/GPL-3 (its license allows verbatim copies) —
+// and samples new text from a prompt.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/executor.hpp"
+#include "engine/parameters.hpp"
+#include "models/graph_cache.hpp"
+#include "models/transformer.hpp"
+
+namespace attograd {
+
+inline constexpr const char* kDefaultCorpus = "/usr/share/common-licenses/GPL-3";
+
+// Characters <-> ids; id 0 is padding, the others are the corpus's bytes
+// in byte order, so the same text always gives the same vocabulary.
+class CharVocab {
+ public:
+  explicit CharVocab(const std::string& text);
+  static CharVocab from_alphabet(const std::string& alphabet);
+  std::vector<std::int32_t> encode(const std::string& text) const;  // throws on unknown characters
+  std::string decode(const std::vector<std::int32_t>& ids) const;
+  std::int64_t size() const { return static_cast<std::int64_t>(chars_.size()) + 1; }
+  const std::string& alphabet() const { return chars_; }
+
+ private:
+  CharVocab() = default;
+  std::string chars_;
+  std::map<char, std::int32_t> ids_;
+};
+
+struct LmBatch {
+  Tensor ids, targets;  // (B, T) i32: targets are ids shifted by one
+  std::int64_t tokens = 0;
+};
+
+class LanguageModel {
+ public:
+  LanguageModel(const CharVocab& vocab, const TransformerConfig& config, std::uint64_t seed, int threads,
+                double label_smoothing);
+  ~LanguageModel();
+
+  ParameterStore& parameters() { return params_; }
+  const TransformerConfig& config() const { return config_; }
+
+  double train_step(const LmBatch& batch, const RunOptions& options);
+  // Mean loss per character and next-character accuracy.
+  std::pair<double, double> evaluate(const std::vector<LmBatch>& batches);
+  // Continues `prompt` by `length` characters, sampling with `temperature`
+  // from the `top_k` most likely characters (top_k <= 0: all).
+  std::string sample(const std::string& prompt, std::int64_t length, double temperature, int top_k,
+                     std::uint64_t seed);
+
+  struct Net;
+
+ private:
+  Net& net(std::int64_t batch, std::int64_t length);
+
+  const CharVocab& vocab_;
+  TransformerConfig config_;
+  double label_smoothing_;
+  ParameterStore params_;
+  Executor executor_;
+  GraphCache<Net> nets_;
+};
+
+// Random windows of `length + 1` characters from `ids` (keyed by seed, index).
+LmBatch sample_lm_batch(const std::vector<std::int32_t>& ids, std::uint64_t seed, std::uint64_t index,
+                        std::int64_t batch, std::int64_t length);
+
+}  // namespace attograd

@@ -1,0 +1,36 @@
+// A run's full configuration: the command line's options with the task's
+// defaults filled in. Stored in checkpoints (as safetensors metadata) so that
+// `eval`, `decode` and `attention` rebuild exactly the model that was saved.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "cli/trainer.hpp"
+#include "models/transformer.hpp"
+
+namespace attograd {
+
+struct RunConfig {
+  std::string task;
+  TransformerConfig model;  // vocabularies filled in by the task
+  double label_smoothing = 0;
+  std::int64_t batch = 0, steps = 0, warmup = 0, eval_batches = 5, eval_every = 0, accumulate = 1;
+  std::string lr_schedule, optimizer;
+  double lr = 0, beta1 = 0.9, beta2 = 0.98, eps = 1e-9, weight_decay = 0, clip = 0;
+  std::uint64_t seed = 1;
+  std::string data;         // lm corpus path
+  std::string alphabet;     // lm: characters of the vocabulary
+  std::int64_t context = 0; // lm: training window
+};
+
+// Fills every unset option from the task's defaults; throws Error for
+// combinations that cannot work (heads not dividing d_model, ...).
+RunConfig resolve_config(const TrainOptions& options);
+
+// Model-defining entries as strings, and back (for checkpoints). from_metadata
+// throws FileError naming a missing or malformed entry.
+std::map<std::string, std::string> to_metadata(const RunConfig& config);
+RunConfig from_metadata(const std::map<std::string, std::string>& metadata, const std::string& path);
+
+}  // namespace attograd

@@ -1,0 +1,136 @@
+#include "cli/trainer.hpp"
+
+#include <chrono>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/progress.hpp"
+#include "cli/run_config.hpp"
+#include "cli/trainee.hpp"
+#include "engine/checkpoint.hpp"
+#include "engine/error.hpp"
+#include "engine/optimizer.hpp"
+#include "engine/schedule.hpp"
+
+namespace attograd {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+Schedule schedule_for(const RunConfig& c) {
+  if (c.lr_schedule == "noam")
+    return make_schedule("noam", {{"factor", c.lr}, {"d_model", static_cast<double>(c.model.d_model)},
+                                  {"warmup", static_cast<double>(std::max<std::int64_t>(c.warmup, 1))}});
+  if (c.lr_schedule == "cosine")
+    return make_schedule("cosine", {{"lr", c.lr}, {"warmup", static_cast<double>(c.warmup)},
+                                    {"total", static_cast<double>(c.steps)}});
+  if (c.lr_schedule == "inverse-sqrt")
+    return make_schedule("inverse-sqrt", {{"lr", c.lr}, {"warmup", static_cast<double>(std::max<std::int64_t>(c.warmup, 1))}});
+  return make_schedule(c.lr_schedule, {{"lr", c.lr}});
+}
+
+std::unique_ptr<Optimizer> optimizer_for(const RunConfig& c) {
+  if (c.optimizer == "sgd") return make_optimizer("sgd", {{"momentum", c.beta1}, {"weight_decay", c.weight_decay}});
+  return make_optimizer(c.optimizer, {{"beta1", c.beta1}, {"beta2", c.beta2}, {"eps", c.eps}, {"weight_decay", c.weight_decay}});
+}
+
+void save(const std::string& path, Trainee& t, const RunConfig& c, const Optimizer& opt, const Schedule& s,
+          std::int64_t step) {
+  TrainingState st;
+  st.step = step;
+  st.seed = c.seed;
+  st.optimizer = opt.name();
+  st.optimizer_hyperparameters = opt.hyperparameters();
+  st.schedule = schedule_name(s);
+  st.schedule_parameters = schedule_parameters(s);
+  st.extra = to_metadata(c);
+  save_checkpoint(path, t.parameters(), st);
+}
+
+}  // namespace
+
+TrainSummary train(const TrainOptions& options) {
+  RunConfig config = resolve_config(options);
+  std::int64_t start_step = 0;
+  TrainingState resumed;
+  if (!options.resume.empty()) {
+    // The checkpoint's model and data settings win over the command line's.
+    const SafetensorsFile file = load_safetensors(options.resume);
+    RunConfig saved = from_metadata(file.metadata, options.resume);
+    if (saved.task != config.task)
+      throw Error(fmt::format("[train] '{}' is a checkpoint of task '{}', not '{}'", options.resume, saved.task, config.task));
+    config.model = saved.model;
+    config.label_smoothing = saved.label_smoothing;
+    config.batch = saved.batch;
+  }
+  auto trainee = make_trainee(config, options.threads);
+  auto optimizer = optimizer_for(config);
+  const Schedule schedule = schedule_for(config);
+  if (!options.resume.empty()) {
+    load_checkpoint(options.resume, trainee->parameters(), resumed);
+    start_step = resumed.step;
+    config.seed = resumed.seed;
+    optimizer->set_step_count(resumed.step);
+  }
+  if (start_step >= config.steps)
+    throw Error(fmt::format("[train] the checkpoint is at step {}, and --steps is {}: nothing to do", start_step, config.steps));
+
+  MetricsWriter metrics;
+  metrics.open(options.metrics, !options.resume.empty());
+  fmt::print(stderr, "attograd train {}: {} parameters, {} layers, D={}, H={}, F={}, batch {}, steps {}..{}\n",
+             config.task, trainee->parameters().numel(), config.model.layers, config.model.d_model, config.model.heads,
+             config.model.d_ff, config.batch, start_step + 1, config.steps);
+
+  TrainSummary summary;
+  ProgressBar bar("train " + config.task, config.steps, options.quiet);
+  const auto run_start = Clock::now();
+  for (std::int64_t step = start_step + 1; step <= config.steps; ++step) {
+    const auto step_start = Clock::now();
+    ParameterStore& params = trainee->parameters();
+    params.zero_grad();
+    double loss = 0;
+    std::int64_t tokens = 0;
+    for (std::int64_t k = 0; k < config.accumulate; ++k) {
+      const auto index = static_cast<std::uint64_t>((step - 1) * config.accumulate + k);
+      RunOptions run;
+      run.training = true;
+      run.seed = config.seed;
+      run.step = index;
+      run.check_numerics = options.check_numerics;
+      const auto [l, n] = trainee->train_batch(index, run);
+      loss += l / static_cast<double>(config.accumulate);
+      tokens += n;
+    }
+    if (config.accumulate > 1) scale_grads(params, 1.0 / static_cast<double>(config.accumulate));
+    if (config.clip > 0) clip_grad_norm(params, config.clip);
+    const double lr = learning_rate(schedule, step);
+    optimizer->step(params, lr);
+    const double tokens_per_s = static_cast<double>(tokens) / std::max(1e-9, seconds_since(step_start));
+    summary.final_train_loss = loss;
+    metrics.write(nlohmann::json{{"step", step}, {"loss", loss}, {"lr", lr}, {"tokens_per_s", tokens_per_s}}.dump());
+    bar.update(step, fmt::format("loss {:.4f}  lr {:.2e}  {:.0f} tok/s", loss, lr, tokens_per_s));
+
+    if (step % config.eval_every == 0 || step == config.steps) {
+      summary.eval = trainee->evaluate();
+      metrics.write(nlohmann::json{{"step", step}, {"eval_loss", summary.eval.loss}, {"accuracy", summary.eval.accuracy}}.dump());
+      if (!options.save.empty()) save(options.save, *trainee, config, *optimizer, schedule, step);
+    }
+  }
+  bar.finish();
+  summary.seconds = seconds_since(run_start);
+  summary.steps = config.steps - start_step;
+  std::tie(summary.decoded_input, summary.decoded_output) = trainee->demonstrate();
+  fmt::print("trained {} steps in {:.1f} s ({:.3f} s/step)\n", summary.steps, summary.seconds,
+             summary.seconds / static_cast<double>(std::max<std::int64_t>(summary.steps, 1)));
+  fmt::print("final training loss {:.4f}; evaluation loss {:.4f} per token, accuracy {:.2f}%\n", summary.final_train_loss,
+             summary.eval.loss, 100 * summary.eval.accuracy);
+  fmt::print("{} {}\n{} {}\n", config.task == "lm" ? "prompt: " : "input:  ", summary.decoded_input,
+             config.task == "lm" ? "sample: " : "output: ", summary.decoded_output);
+  if (!options.save.empty()) fmt::print("checkpoint: {}\n", options.save);
+  return summary;
+}
+
+}  // namespace attograd

@@ -1,0 +1,51 @@
+// The training loop behind `attograd train`: batches from a task, forward +
+// backward on the TBB executor, gradient clipping and accumulation, an
+// optimizer and a learning-rate schedule, metrics, checkpoints, progress.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "cli/seq2seq.hpp"
+
+namespace attograd {
+
+struct TrainOptions {
+  std::string task = "copy";
+  // Model (defaults come from the task).
+  std::int64_t layers = -1, d_model = -1, heads = -1, d_ff = -1;
+  double dropout = -1, label_smoothing = -1;
+  std::string norm;        // "pre" | "post" ("" = the task's)
+  std::string activation = "relu";
+  // Schedule and optimizer.
+  std::int64_t steps = -1, epochs = -1, steps_per_epoch = 20, batch = -1;
+  std::string lr_schedule = "noam";
+  double lr = -1;          // base rate multiplying the schedule (-1: the task's)
+  std::int64_t warmup = -1;
+  std::string optimizer = "adam";
+  double beta1 = 0.9, beta2 = 0.98, eps = 1e-9, weight_decay = 0;
+  double clip = 0;         // global-norm clipping; 0 = off
+  std::int64_t accumulate = 1;
+  // Run.
+  std::uint64_t seed = 1;
+  int threads = 0;
+  std::int64_t eval_every = 0;  // 0: at the end of every epoch (or 10 evaluations)
+  bool check_numerics = false;
+  bool quiet = false;
+  std::string save, resume, metrics, plot;
+  std::string data;        // lm: the text to train on (default: the GPL-3 text)
+};
+
+struct TrainSummary {
+  double final_train_loss = 0;
+  EvalResult eval;
+  std::string decoded_input, decoded_output;
+  double seconds = 0;
+  std::int64_t steps = 0;
+};
+
+// Runs the whole training described by `options`, printing progress to
+// stderr and a summary to stdout.
+TrainSummary train(const TrainOptions& options);
+
+}  // namespace attograd

@@ -1,0 +1,32 @@
+// Attention as graph builders.
+//
+// Shapes: B batch, T queries, S keys, D model width, H heads, K = D / H.
+//   scaled_dot_product_attention(q (B,H,T,K), k_t (B,H,K,S), v (B,H,S,K), mask)
+//       weights = softmax(q k_t / sqrt(K)) with mask == 0 positions at
+//       weight 0 (a fully masked row gives zeros), dropout on the weights,
+//       out = weights v  -> (B,H,T,K)
+//   multi_head_attention(query (B,T,D), key_value (B,S,D), mask, H, p)
+//       projections q_proj, k_proj, v_proj, out_proj (each "weight" (D,D)
+//       and "bias" (D,)) in the current scope -> (B,T,D)
+// The mask is a float tensor, 1 = attend, 0 = not, broadcastable to
+// (B, 1, T, S) after a head axis is inserted: padding masks are (B, 1, S),
+// causal masks (B or 1, T, T).
+//
+// K is laid out as (B,H,K,S) so that the scores are an untransposed GEMM
+// (OpenBLAS runs small batched products with a transposed operand at a
+// third of the speed).
+#pragma once
+
+#include "engine/graph.hpp"
+
+namespace attograd {
+
+struct Attention {
+  Expr output;   // (B, T, D) or (B, H, T, K)
+  Expr weights;  // (B, H, T, S): rows sum to 1 (0 for fully masked rows)
+};
+
+Attention scaled_dot_product_attention(Expr q, Expr k_t, Expr v, Expr mask, double dropout);
+Attention multi_head_attention(Expr query, Expr key_value, Expr mask, std::int64_t heads, double dropout);
+
+}  // namespace attograd
