@@ -3,9 +3,13 @@
 #include <mutex>
 
 #include "engine/registry.hpp"
+#include "ops/concat.hpp"
 #include "ops/elementwise.hpp"
+#include "ops/mask.hpp"
+#include "ops/matmul.hpp"
 #include "ops/reduce.hpp"
 #include "ops/shape_ops.hpp"
+#include "ops/softmax.hpp"
 
 namespace attograd {
 
@@ -13,6 +17,10 @@ void register_builtin_ops(OpRegistry& registry) {
   register_elementwise_ops(registry);
   register_reduce_ops(registry);
   register_shape_ops(registry);
+  register_matmul_ops(registry);
+  register_softmax_ops(registry);
+  register_mask_ops(registry);
+  register_concat_ops(registry);
 }
 
 void ensure_builtin_ops() {
