@@ -72,6 +72,23 @@ std::unique_ptr<std::atomic<int>[]> counters(std::size_t n) {
   return c;
 }
 
+// Runs one pass; an observer hears of it before and after (also on failure).
+// The RunInfo is only built when someone listens: profiling off costs nothing.
+template <class MakeInfo>
+void run_pass(TaskRunner& runner, ExecutionObserver* observer, const MakeInfo& make_info,
+              const std::vector<NodeId>& initial, const NodeBody& body) {
+  if (observer == nullptr) return runner.run(initial, body);
+  const RunInfo info = make_info();
+  observer->on_run_begin(info);
+  try {
+    runner.run(initial, body);
+  } catch (...) {
+    observer->on_run_end(info);
+    throw;
+  }
+  observer->on_run_end(info);
+}
+
 }  // namespace
 
 Executor::Executor(Backend backend, int threads) : backend_(backend), threads_(0) { set_threads(threads); }
@@ -185,7 +202,9 @@ void Executor::forward(const Graph& graph, const Feeds& feeds, const std::vector
     for (auto [c, slot] : s.consumers[id])
       if (s.needed[c] && s.pending[c].fetch_sub(1, std::memory_order_acq_rel) == 1) spawn(c);
   };
-  runner_->run(roots, body);
+  run_pass(*runner_, observer, [&] {
+    return RunInfo{&graph, Phase::forward, threads_, targets, options.retain_for_backward};
+  }, roots, body);
   peak_bytes_ = tensor_bytes_peak() - base_bytes;
 }
 
@@ -326,7 +345,9 @@ void Executor::backward(NodeId output, Tensor seed) {
     for (NodeId in : node.inputs)
       if (active[in] && s.pending[in].fetch_sub(1, std::memory_order_acq_rel) == 1) spawn(in);
   };
-  runner_->run({output}, body);
+  run_pass(*runner_, observer, [&] {
+    return RunInfo{&graph, Phase::backward, threads_, {output}, s.options.retain_for_backward};
+  }, {output}, body);
   peak_bytes_ = std::max(peak_bytes_, tensor_bytes_peak() - base_bytes);
 }
 

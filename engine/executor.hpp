@@ -44,15 +44,28 @@ using Feeds = std::unordered_map<NodeId, Tensor>;
 struct NodeEvent {
   NodeId node;
   Phase phase;
-  int worker;               // 0-based thread slot in the executor
-  std::int64_t start_ns;    // steady clock, since the observer's epoch
+  int worker;               // 0-based thread slot in the executor, < RunInfo::workers
+  std::int64_t start_ns;    // std::chrono::steady_clock, nanoseconds since its epoch
   std::int64_t end_ns;
   std::int64_t bytes_out;   // bytes of the value (forward) or gradients (backward) produced
+};
+
+// One forward or backward pass, announced before its first node and after its last.
+struct RunInfo {
+  const Graph* graph = nullptr;
+  Phase phase = Phase::forward;
+  int workers = 1;                   // thread slots this pass may use
+  std::vector<NodeId> targets;       // forward: the targets; backward: the node it starts from
+  bool retain_for_backward = true;   // forward: values a backward reads are kept
 };
 
 class ExecutionObserver {
  public:
   virtual ~ExecutionObserver() = default;
+  // Called on the caller's thread, never concurrently with on_node; on_run_end
+  // is called also when the pass throws.
+  virtual void on_run_begin(const RunInfo& /*run*/) {}
+  virtual void on_run_end(const RunInfo& /*run*/) {}
   virtual void on_node(const NodeEvent& event) = 0;  // called from worker threads concurrently
 };
 

@@ -3,14 +3,18 @@
 #include <mutex>
 
 #include "engine/registry.hpp"
-#include "ops/elementwise.hpp"
-#include "ops/reduce.hpp"
-#include "ops/shape_ops.hpp"
 #include "ops/activations.hpp"
+#include "ops/concat.hpp"
 #include "ops/cross_entropy.hpp"
 #include "ops/dropout.hpp"
 #include "ops/embedding.hpp"
 #include "ops/layer_norm.hpp"
+#include "ops/elementwise.hpp"
+#include "ops/mask.hpp"
+#include "ops/matmul.hpp"
+#include "ops/reduce.hpp"
+#include "ops/shape_ops.hpp"
+#include "ops/softmax.hpp"
 
 namespace attograd {
 
@@ -18,6 +22,10 @@ void register_builtin_ops(OpRegistry& registry) {
   register_elementwise_ops(registry);
   register_reduce_ops(registry);
   register_shape_ops(registry);
+  register_matmul_ops(registry);
+  register_softmax_ops(registry);
+  register_mask_ops(registry);
+  register_concat_ops(registry);
   register_activation_ops(registry);
   register_cross_entropy_ops(registry);
   register_dropout_ops(registry);

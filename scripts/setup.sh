@@ -17,6 +17,9 @@ packages=(
   libxtensor-dev libxtensor-blas-dev libxsimd-dev libopenblas-dev
   libtbb-dev libfmt-dev doctest-dev libcli11-dev nlohmann-json3-dev
   librandom123-dev
+  # PNG output of the pictures (viz/): librsvg rasterises the SVG on cairo,
+  # DejaVu is the font the drawings name first.
+  librsvg2-dev libcairo2-dev fonts-dejavu-core
   # ... and tools the tests and benchmarks use: an independent checkpoint
   # reader and the PyTorch peer (python3-torch), Graphviz for DOT files.
   python3 python3-numpy python3-torch graphviz

@@ -23,6 +23,7 @@ esac
 ninja -C "$build_dir"
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$here/scripts/lsan.supp}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 suite_args=()
 if [[ "$mode" == "--tsan" ]]; then

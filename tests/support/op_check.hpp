@@ -4,6 +4,7 @@
 //                                      sequential executor, TBB with 1, 2 and 4
 //                                      threads, and the std::thread backend
 //   run_forward(build, inputs)         the f32/f64 output of one sequential run
+//   uniform_input / fixed_input        input specs: random or given values
 #pragma once
 
 #include <doctest/doctest.h>
@@ -34,6 +35,14 @@ void check_gradcheck(const GraphBuilder& build, const std::vector<GradcheckInput
                      const GradcheckOptions& options = {});
 void check_backends_agree(const GraphBuilder& build, const std::vector<GradcheckInput>& inputs,
                           bool training = false);
+
+// Input specs: uniform random values in [low, high), or exactly `values`.
+inline GradcheckInput uniform_input(Shape shape, double low = -1, double high = 1) {
+  return {.shape = std::move(shape), .low = low, .high = high, .value = {}};
+}
+inline GradcheckInput fixed_input(const Shape& shape, const std::vector<double>& values, bool differentiable = true) {
+  return {.shape = shape, .value = Tensor::from<double>(shape, values), .differentiable = differentiable};
+}
 
 // Element-wise |a - b| <= tol for tensors of the same shape.
 void check_close(const Tensor& actual, const std::vector<double>& expected, double tol = 1e-6);

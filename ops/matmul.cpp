@@ -1,0 +1,242 @@
+// matmul on OpenBLAS. Never include xtensor-blas here: its bundled cblas
+// declarations clash with OpenBLAS's <cblas.h>.
+#include "ops/matmul.hpp"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "engine/context.hpp"
+#include "engine/error.hpp"
+#include "engine/registry.hpp"
+
+// Declared here rather than trusted to <cblas.h>: netlib's header lacks it.
+extern "C" void openblas_set_num_threads(int);
+
+namespace attograd {
+namespace {
+
+// OpenBLAS's own threads would fight TBB's and change the low bits with the
+// thread count: it runs single-threaded, and TBB splits the work.
+void pin_blas_to_one_thread() {
+  static std::once_flag once;
+  std::call_once(once, [] { openblas_set_num_threads(1); });
+}
+
+// Work split: fixed blocks of kRowBlock output rows per GEMM (the split never
+// depends on the thread count), grouped so one task does >= kTaskFlops.
+constexpr std::int64_t kRowBlock = 128;
+constexpr double kTaskFlops = 2e6;
+
+void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a, std::int64_t lda,
+          const float* b, std::int64_t ldb, float* c) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(m), int(n), int(k),
+              1.0f, a, int(lda), b, int(ldb), 0.0f, c, int(n));
+}
+void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const double* a, std::int64_t lda,
+          const double* b, std::int64_t ldb, double* c) {
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(m), int(n), int(k),
+              1.0, a, int(lda), b, int(ldb), 0.0, c, int(n));
+}
+
+// One factor of a batched product: a stack of row-major matrices of
+// rows x cols, used as X or (trans) X^T; `strides` step through the stack
+// along the product's batch axes (0 on a broadcast axis).
+template <class T>
+struct Operand {
+  const T* data;
+  std::int64_t rows, cols;
+  bool trans;
+  Shape strides;
+  std::int64_t op_rows() const { return trans ? cols : rows; }
+  std::int64_t op_cols() const { return trans ? rows : cols; }
+};
+
+template <class T>
+Operand<T> operand(const Tensor& t, bool trans, const Shape& batch) {
+  const Shape& s = t.shape();
+  const std::int64_t rows = s[s.size() - 2], cols = s[s.size() - 1];
+  Shape strides = broadcast_strides(Shape(s.begin(), s.end() - 2), batch);
+  for (auto& v : strides) v *= rows * cols;
+  return {t.data<T>(), rows, cols, trans, std::move(strides)};
+}
+
+// Offset of batch entry `index` (row-major over `batch`) in an operand.
+std::int64_t batch_offset(std::int64_t index, const Shape& batch, const Shape& strides) {
+  std::int64_t offset = 0;
+  for (std::size_t d = batch.size(); d-- > 0;) {
+    offset += (index % batch[d]) * strides[d];
+    index /= batch[d];
+  }
+  return offset;
+}
+
+// out (batch..., M, N) = op(x) @ op(y) for every batch entry, one GEMM per
+// block of kRowBlock rows. Row block [r0, r0+rows) of op(x) starts at row r0
+// of X, or column r0 of X when transposed: no copy either way.
+template <class T>
+void batched_gemm(const OpContext& ctx, const Operand<T>& x, const Operand<T>& y, T* out, const Shape& batch) {
+  const std::int64_t m = x.op_rows(), k = x.op_cols(), n = y.op_cols(), count = numel(batch);
+  if (count == 0 || m == 0 || n == 0) return;
+  if (k == 0) {
+    std::fill_n(out, count * m * n, T(0));
+    return;
+  }
+  pin_blas_to_one_thread();
+  const std::int64_t blocks = (m + kRowBlock - 1) / kRowBlock;
+  const double block_flops = 2.0 * double(std::min(m, kRowBlock)) * double(n) * double(k);
+  const auto grain = std::max<std::int64_t>(1, std::int64_t(kTaskFlops / block_flops));
+  ctx.parallel_for(count * blocks, grain, [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t task = lo; task < hi; ++task) {
+      const std::int64_t b = task / blocks, r0 = (task % blocks) * kRowBlock;
+      const T* xs = x.data + batch_offset(b, batch, x.strides) + (x.trans ? r0 : r0 * x.cols);
+      const T* ys = y.data + batch_offset(b, batch, y.strides);
+      gemm(x.trans, y.trans, std::min(kRowBlock, m - r0), n, k, xs, x.cols, ys, y.cols, out + (b * m + r0) * n);
+    }
+  });
+}
+
+// The product's batch shape and matrix sizes, from the stored shapes.
+struct Dims {
+  Shape batch;
+  std::int64_t m, k, n;
+};
+
+class MatmulOp final : public Op {
+ public:
+  MatmulOp(bool ta, bool tb) : ta_(ta), tb_(tb) {}
+  std::string name() const override { return "matmul"; }
+  std::string describe() const override {
+    return fmt::format("{}{}", ta_ ? "transpose_a " : "", tb_ ? "transpose_b" : "");
+  }
+
+  TensorType infer(std::span<const TensorType> in) const override {
+    if (in.size() != 2) throw ShapeError(fmt::format("[matmul] takes 2 inputs, got {}", in.size()));
+    if (in[0].dtype != in[1].dtype || !is_floating(in[0].dtype))
+      throw ShapeError(fmt::format("[matmul] inputs must share one floating dtype, got {} and {}",
+                                   dtype_name(in[0].dtype), dtype_name(in[1].dtype)));
+    const Dims d = dims(in[0].shape, in[1].shape);
+    Shape out = d.batch;
+    out.insert(out.end(), {d.m, d.n});
+    return {in[0].dtype, out};
+  }
+
+  // C = op(A) @ op(B). When B has no batch (the linear layer) and A is not
+  // transposed, A's batch folds into M: one (B*T, D) @ (D, F) product.
+  Tensor forward(OpContext& c) const override {
+    const Folded f = folded(c.input(0), c.input(1));
+    Tensor out = c.allocate_output();
+    visit_floating(out.dtype(), [&]<class T>(T) {
+      batched_gemm<T>(c, operand<T>(f.a, ta_, f.batch), operand<T>(f.b, tb_, f.batch), out.data<T>(), f.batch);
+    });
+    return out;
+  }
+
+  // With op(A) (M, K), op(B) (K, N) and g = dL/dC (M, N):
+  //   d op(A) = g @ op(B)^T      d op(B) = op(A)^T @ g
+  // and for a stored transpose the gradient is transposed back:
+  //   ta: dA = (g @ op(B)^T)^T = op(B) @ g^T      tb: dB = g^T @ op(A).
+  // Every case is one batched GEMM with flags, no copies. In the folded
+  // linear case dB = A^T @ g is a single GEMM whose K is B*T.
+  std::vector<Tensor> backward(OpContext& c) const override {
+    const Folded f = folded(c.input(0), c.input(1));
+    const Shape& batch = f.batch;
+    const Tensor g = c.grad_output().reshaped(product_shape(f.a, f.b, batch));
+    Tensor ga, gb;
+    visit_floating(g.dtype(), [&]<class T>(T) {
+      const Operand<T> og = operand<T>(g, false, batch), oa = operand<T>(f.a, ta_, batch),
+                       ob = operand<T>(f.b, tb_, batch);
+      if (c.needs_grad(0))
+        ga = ta_ ? product<T>(c, ob, transposed(og), batch) : product<T>(c, og, transposed(ob), batch);
+      if (c.needs_grad(1))
+        gb = tb_ ? product<T>(c, transposed(og), oa, batch) : product<T>(c, transposed(oa), og, batch);
+    });
+    if (f.was_folded) {  // same element counts: back to the inputs' shapes
+      if (ga.defined()) ga = ga.reshaped(c.input(0).shape());
+      if (gb.defined()) gb = gb.reshaped(c.input(1).shape());
+    }
+    return {ga, gb};  // broadcast-shaped where a batch dim was broadcast: the engine sums
+  }
+  bool backward_reads_output() const override { return false; }
+
+  Cost cost(std::span<const TensorType> in, const TensorType& out) const override {
+    const Dims d = dims(in[0].shape, in[1].shape);
+    const double flops = 2.0 * double(d.m) * double(d.n) * double(d.k) * double(numel(d.batch));
+    const double e = double(dtype_size(out.dtype));
+    const double bytes = e * double(numel(in[0].shape) + numel(in[1].shape) + numel(out.shape));
+    return {flops, 2 * flops, bytes, 2 * bytes};
+  }
+
+ private:
+  Dims dims(const Shape& a, const Shape& b) const {
+    if (a.size() < 2 || b.size() < 2)
+      throw ShapeError(
+          fmt::format("[matmul] needs operands of rank >= 2, got a {} and b {}", to_string(a), to_string(b)));
+    const std::size_t ra = a.size(), rb = b.size();
+    const std::int64_t m = ta_ ? a[ra - 1] : a[ra - 2], ka = ta_ ? a[ra - 2] : a[ra - 1];
+    const std::int64_t kb = tb_ ? b[rb - 1] : b[rb - 2], n = tb_ ? b[rb - 2] : b[rb - 1];
+    if (ka != kb)
+      throw ShapeError(fmt::format("[matmul] K mismatch: a {}{} has K = {}, b {}{} has K = {}", to_string(a),
+                                   ta_ ? " (transposed)" : "", ka, to_string(b), tb_ ? " (transposed)" : "", kb));
+    Shape batch;
+    if (!broadcast_shapes(Shape(a.begin(), a.end() - 2), Shape(b.begin(), b.end() - 2), batch))
+      throw ShapeError(
+          fmt::format("[matmul] batch dims of a {} and b {} do not broadcast", to_string(a), to_string(b)));
+    return {batch, m, ka, n};
+  }
+
+  struct Folded {
+    Tensor a, b;
+    Shape batch;
+    bool was_folded = false;
+  };
+  // A (..., M, K) with a batch-free B becomes A (rows, K), B (K, N).
+  Folded folded(const Tensor& a, const Tensor& b) const {
+    const Dims d = dims(a.shape(), b.shape());
+    if (ta_ || numel(Shape(b.shape().begin(), b.shape().end() - 2)) != 1) return {a, b, d.batch};
+    return {a.reshaped({numel(d.batch) * d.m, d.k}), b.reshaped({b.dim(-2), b.dim(-1)}), {}, true};
+  }
+  Shape product_shape(const Tensor& a, const Tensor& b, const Shape& batch) const {
+    Shape s = batch;
+    s.push_back(ta_ ? a.dim(-1) : a.dim(-2));
+    s.push_back(tb_ ? b.dim(-2) : b.dim(-1));
+    return s;
+  }
+  template <class T>
+  static Operand<T> transposed(Operand<T> o) {
+    o.trans = !o.trans;
+    return o;
+  }
+  // A new tensor (batch..., op_rows(x), op_cols(y)) holding op(x) @ op(y).
+  template <class T>
+  static Tensor product(const OpContext& c, const Operand<T>& x, const Operand<T>& y, const Shape& batch) {
+    Shape s = batch;
+    s.insert(s.end(), {x.op_rows(), y.op_cols()});
+    Tensor out = Tensor::empty(dtype_of<T>(), s);
+    batched_gemm<T>(c, x, y, out.data<T>(), batch);
+    return out;
+  }
+
+  bool ta_, tb_;
+};
+
+}  // namespace
+
+Expr matmul(Expr a, Expr b, bool transpose_a, bool transpose_b) {
+  return a.graph->add(std::make_shared<MatmulOp>(transpose_a, transpose_b), {a, b});
+}
+
+void register_matmul_ops(OpRegistry& r) {
+  r.add({"matmul",
+         "a (..., M, K) @ b (..., K, N) -> (..., M, N), batch dims broadcast (transpose_a, transpose_b)",
+         [](const Attributes& a) -> OpPtr {
+           return std::make_shared<MatmulOp>(a.get_int("matmul", "transpose_a", 0) != 0,
+                                             a.get_int("matmul", "transpose_b", 0) != 0);
+         },
+         {{{{.shape = {2, 3, 4}, .value = {}}, {.shape = {4, 5}, .value = {}}}, {}}}});
+}
+
+}  // namespace attograd

@@ -1,0 +1,199 @@
+// Softmax, log-softmax and masked softmax: one hand-written loop per row.
+// (A lazy xtensor softmax is thousands of times slower, and its keep_dims
+// reductions read out of bounds in xtensor 0.24.3; see DESIGN.md.)
+#include "ops/softmax.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "engine/context.hpp"
+#include "engine/error.hpp"
+#include "engine/registry.hpp"
+#include "ops/mask.hpp"
+
+namespace attograd {
+namespace {
+
+// Rows along `axis`: row r = (o, i) with o over the axes before, i over the
+// axes after; its element j is at base(r) + j * inner.
+struct Rows {
+  std::int64_t outer = 1, n = 1, inner = 1;
+  Rows(const Shape& s, int axis) : n(s[static_cast<std::size_t>(axis)]) {
+    for (int d = 0; d < axis; ++d) outer *= s[static_cast<std::size_t>(d)];
+    for (std::size_t d = static_cast<std::size_t>(axis) + 1; d < s.size(); ++d) inner *= s[d];
+  }
+  std::int64_t count() const { return outer * inner; }
+  std::int64_t base(std::int64_t r) const { return (r / inner) * n * inner + r % inner; }
+};
+
+// Calls body(base, stride) for every row, rows in fixed blocks of about
+// 16k elements: each row is written by exactly one block.
+template <class F>
+void for_each_row(const OpContext& ctx, const Rows& rows, F body) {
+  const std::int64_t grain = std::max<std::int64_t>(1, (1 << 14) / std::max<std::int64_t>(rows.n, 1));
+  ctx.parallel_for(rows.count(), grain, [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t r = lo; r < hi; ++r) body(r, rows.base(r));
+  });
+}
+
+// Where a mask broadcast to x's shape holds row r's element 0, and its step.
+struct MaskRows {
+  Shape shape, strides;  // x's shape; the mask's broadcast strides
+  int axis;
+  std::int64_t stride() const { return strides[static_cast<std::size_t>(axis)]; }
+  std::int64_t base(std::int64_t r, const Rows& rows) const {
+    std::int64_t offset = 0, i = r % rows.inner, o = r / rows.inner;
+    for (std::size_t d = shape.size(); d-- > static_cast<std::size_t>(axis) + 1; i /= shape[d])
+      offset += (i % shape[d]) * strides[d];
+    for (std::size_t d = static_cast<std::size_t>(axis); d-- > 0; o /= shape[d]) offset += (o % shape[d]) * strides[d];
+    return offset;
+  }
+};
+
+// One row of n elements at stride s. keep (null: no mask) says which
+// positions count. Subtracting the row max makes every exponent <= 0, so
+// exp never overflows and the sum is >= 1 (the max contributes exp(0)).
+template <class T>
+void softmax_row(const T* x, T* y, std::int64_t n, std::int64_t s, const T* keep, std::int64_t ks, bool log) {
+  T max = -std::numeric_limits<T>::infinity();
+  bool any = false;
+  for (std::int64_t j = 0; j < n; ++j)
+    if (!keep || keep[j * ks] != T(0)) {
+      max = std::max(max, x[j * s]);
+      any = true;
+    }
+  if (!any) {  // every position masked: probability 0 everywhere, not 0/0
+    for (std::int64_t j = 0; j < n; ++j) y[j * s] = T(0);
+    return;
+  }
+  double sum = 0;
+  for (std::int64_t j = 0; j < n; ++j) {
+    const T e = (!keep || keep[j * ks] != T(0)) ? std::exp(x[j * s] - max) : T(0);
+    y[j * s] = e;
+    sum += e;
+  }
+  if (log) {  // (x - max) first: max + log(sum) would round log(sum) away for |max| >> 1
+    const T log_sum = static_cast<T>(std::log(sum));
+    for (std::int64_t j = 0; j < n; ++j) y[j * s] = (x[j * s] - max) - log_sum;
+  } else {
+    const T inv = static_cast<T>(1.0 / sum);
+    for (std::int64_t j = 0; j < n; ++j) y[j * s] *= inv;
+  }
+}
+
+// Backward of one row. softmax: y_j = e_j / S gives dy_j/dx_k = y_j (d_jk - y_k),
+// so dx_k = sum_j g_j y_j (d_jk - y_k) = y_k (g_k - sum_j g_j y_j). Masked
+// positions have y = 0 and get 0. log_softmax: dy_j/dx_k = d_jk - softmax_k =
+// d_jk - exp(y_k), so dx_k = g_k - exp(y_k) sum_j g_j.
+template <class T>
+void softmax_row_backward(const T* y, const T* g, T* dx, std::int64_t n, std::int64_t s, bool log) {
+  double acc = 0;
+  for (std::int64_t j = 0; j < n; ++j) acc += log ? g[j * s] : g[j * s] * y[j * s];
+  const T a = static_cast<T>(acc);
+  if (log)
+    for (std::int64_t j = 0; j < n; ++j) dx[j * s] = g[j * s] - std::exp(y[j * s]) * a;
+  else
+    for (std::int64_t j = 0; j < n; ++j) dx[j * s] = y[j * s] * (g[j * s] - a);
+}
+
+enum class Kind { softmax, log_softmax, masked_softmax };
+
+class SoftmaxOp final : public Op {
+ public:
+  SoftmaxOp(Kind kind, std::int64_t axis) : kind_(kind), axis_(axis) {}
+  std::string name() const override {
+    return kind_ == Kind::softmax ? "softmax" : kind_ == Kind::log_softmax ? "log_softmax" : "masked_softmax";
+  }
+  std::string describe() const override { return fmt::format("axis={}", axis_); }
+
+  TensorType infer(std::span<const TensorType> in) const override {
+    const std::size_t want = kind_ == Kind::masked_softmax ? 2 : 1;
+    if (in.size() != want) throw ShapeError(fmt::format("[{}] takes {} inputs, got {}", name(), want, in.size()));
+    if (!is_floating(in[0].dtype))
+      throw ShapeError(fmt::format("[{}] needs a floating input, got {}", name(), dtype_name(in[0].dtype)));
+    normalize_axis(axis_, in[0].shape.size(), name().c_str());
+    if (want == 2) check_mask_type(name(), in[0], in[1]);
+    return in[0];
+  }
+
+  Tensor forward(OpContext& c) const override {
+    const Tensor& x = c.input(0);
+    const int axis = normalize_axis(axis_, x.rank(), "softmax");
+    const Rows rows(x.shape(), axis);
+    const bool masked = kind_ == Kind::masked_softmax, log = kind_ == Kind::log_softmax;
+    const MaskRows mask{x.shape(), masked ? broadcast_strides(c.input(1).shape(), x.shape()) : Shape{}, axis};
+    Tensor y = Tensor::empty(x.dtype(), x.shape());
+    visit_floating(x.dtype(), [&]<class T>(T) {
+      const T *px = x.data<T>(), *pm = masked ? c.input(1).data<T>() : nullptr;
+      T* py = y.data<T>();
+      for_each_row(c, rows, [&](std::int64_t r, std::int64_t b) {
+        const T* keep = pm ? pm + mask.base(r, rows) : nullptr;
+        softmax_row<T>(px + b, py + b, rows.n, rows.inner, keep, pm ? mask.stride() : 0, log);
+      });
+    });
+    return y;
+  }
+
+  std::vector<Tensor> backward(OpContext& c) const override {
+    const Tensor &y = c.output(), &g = c.grad_output();
+    const Rows rows(y.shape(), normalize_axis(axis_, y.rank(), "softmax"));
+    Tensor dx = Tensor::empty(y.dtype(), y.shape());
+    visit_floating(y.dtype(), [&]<class T>(T) {
+      const T *py = y.data<T>(), *pg = g.data<T>();
+      T* pd = dx.data<T>();
+      for_each_row(c, rows, [&](std::int64_t, std::int64_t b) {
+        softmax_row_backward<T>(py + b, pg + b, pd + b, rows.n, rows.inner, kind_ == Kind::log_softmax);
+      });
+    });
+    if (kind_ == Kind::masked_softmax) return {dx, Tensor()};
+    return {dx};
+  }
+  bool differentiable(std::size_t input) const override { return input == 0; }
+  bool backward_reads_input(std::size_t) const override { return false; }
+
+  Cost cost(std::span<const TensorType> in, const TensorType& out) const override {
+    const double n = double(numel(out.shape)), e = double(dtype_size(out.dtype));
+    const double mask = in.size() > 1 ? double(numel(in[1].shape)) * e : 0;
+    return {5 * n, 4 * n, 2 * n * e + mask, 3 * n * e};
+  }
+
+ private:
+  Kind kind_;
+  std::int64_t axis_;
+};
+
+Expr make(Kind kind, std::int64_t axis, const std::vector<Expr>& inputs) {
+  return inputs[0].graph->add(std::make_shared<SoftmaxOp>(kind, axis), inputs);
+}
+
+}  // namespace
+
+Expr softmax(Expr x, std::int64_t axis) { return make(Kind::softmax, axis, {x}); }
+Expr log_softmax(Expr x, std::int64_t axis) { return make(Kind::log_softmax, axis, {x}); }
+Expr masked_softmax(Expr x, Expr mask, std::int64_t axis) { return make(Kind::masked_softmax, axis, {x, mask}); }
+
+void register_softmax_ops(OpRegistry& r) {
+  const std::pair<Kind, const char*> kinds[] = {
+      {Kind::softmax, "softmax over attribute axis (default -1)"},
+      {Kind::log_softmax, "log of softmax over attribute axis (default -1), stable"},
+      {Kind::masked_softmax, "softmax of x over attribute axis where mask != 0; fully masked rows give 0"}};
+  for (const auto& [kind, summary] : kinds) {
+    const std::string name = SoftmaxOp(kind, -1).name();
+    OpSample sample{{{.shape = {2, 3, 5}, .value = {}}}, {}};
+    if (kind == Kind::masked_softmax) {
+      const Tensor keep = Tensor::from<double>({1, 1, 5}, {1, 0, 1, 1, 0});
+      sample.inputs.push_back({.shape = {1, 1, 5}, .value = keep, .differentiable = false});
+    }
+    r.add({name,
+           summary,
+           [kind, name](const Attributes& a) -> OpPtr {
+             return std::make_shared<SoftmaxOp>(kind, a.get_int(name, "axis", -1));
+           },
+           {sample}});
+  }
+}
+
+}  // namespace attograd

@@ -1,0 +1,71 @@
+// Parsing is line by line so an error can name its line; a line is parsed
+// with nlohmann's non-throwing parser and checked field by field.
+#include "viz/metrics.hpp"
+
+#include <fstream>
+#include <istream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "engine/error.hpp"
+
+namespace attograd {
+namespace {
+
+bool is_blank(const std::string& line) {
+  return line.find_first_not_of(" \t\r\n") == std::string::npos;
+}
+
+// The numeric value of `key`, nothing if absent or null; throws the message
+// (without location) if the value is of another type or not finite.
+std::optional<double> number_field(const nlohmann::json& object, const char* key) {
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number())
+    throw std::invalid_argument(fmt::format("\"{}\" must be a number, got {}", key, it->dump()));
+  return it->get<double>();
+}
+
+MetricRecord parse_record(const std::string& line) {
+  nlohmann::json object = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (object.is_discarded()) throw std::invalid_argument("not valid JSON");
+  if (!object.is_object()) throw std::invalid_argument("expected a JSON object {...}");
+  MetricRecord r;
+  std::optional<double> step = number_field(object, "step");
+  if (!step) throw std::invalid_argument("missing \"step\"");
+  r.step = *step;
+  r.loss = number_field(object, "loss");
+  r.lr = number_field(object, "lr");
+  r.tokens_per_s = number_field(object, "tokens_per_s");
+  r.eval_loss = number_field(object, "eval_loss");
+  r.accuracy = number_field(object, "accuracy");
+  return r;
+}
+
+}  // namespace
+
+MetricsRun parse_metrics(std::istream& in, const std::string& name, const std::string& source) {
+  MetricsRun run{name, {}};
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    if (is_blank(line)) continue;
+    try {
+      run.records.push_back(parse_record(line));
+    } catch (const std::invalid_argument& e) {
+      std::string excerpt = line.size() > 60 ? line.substr(0, 57) + "..." : line;
+      throw FileError(fmt::format("[metrics] {}:{}: {} in line: {}", source, number, e.what(), excerpt));
+    }
+  }
+  if (in.bad()) throw FileError(fmt::format("[metrics] error while reading {}", source));
+  return run;
+}
+
+MetricsRun read_metrics(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in || std::filesystem::is_directory(path))
+    throw FileError(fmt::format("[metrics] cannot open {}: no such readable file", path.string()));
+  return parse_metrics(in, path.stem().string(), path.string());
+}
+
+}  // namespace attograd
