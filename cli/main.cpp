@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   attograd::add_decode_command(app);
   attograd::add_sample_command(app);
   attograd::add_ops_command(app);
+  attograd::add_profile_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,6 +1,7 @@
 #include "cli/trainer.hpp"
 
 #include <chrono>
+#include <optional>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 #include "engine/checkpoint.hpp"
 #include "engine/error.hpp"
 #include "engine/optimizer.hpp"
+#include "engine/profiler.hpp"
 #include "engine/schedule.hpp"
 
 namespace attograd {
@@ -52,6 +54,36 @@ void save(const std::string& path, Trainee& t, const RunConfig& c, const Optimiz
 
 }  // namespace
 
+StepResult train_step(Trainee& trainee, Optimizer& optimizer, const RunConfig& config, std::int64_t step,
+                      bool check_numerics, Profiler* profiler) {
+  const auto start = Clock::now();
+  ParameterStore& params = trainee.parameters();
+  params.zero_grad();
+  StepResult r;
+  for (std::int64_t k = 0; k < config.accumulate; ++k) {
+    const auto index = static_cast<std::uint64_t>((step - 1) * config.accumulate + k);
+    RunOptions run;
+    run.training = true;
+    run.seed = config.seed;
+    run.step = index;  // dropout masks differ per micro-batch
+    run.check_numerics = check_numerics;
+    run.observer = profiler;
+    const auto [loss, tokens] = trainee.train_batch(index, run);
+    r.loss += loss / static_cast<double>(config.accumulate);
+    r.tokens += tokens;
+  }
+  {
+    std::optional<Profiler::Span> span;
+    if (profiler) span.emplace(profiler->span("optimizer.step"));
+    if (config.accumulate > 1) scale_grads(params, 1.0 / static_cast<double>(config.accumulate));
+    if (config.clip > 0) clip_grad_norm(params, config.clip);
+    r.lr = learning_rate(schedule_for(config), step);
+    optimizer.step(params, r.lr);
+  }
+  r.tokens_per_s = static_cast<double>(r.tokens) / std::max(1e-9, seconds_since(start));
+  return r;
+}
+
 TrainSummary train(const TrainOptions& options) {
   RunConfig config = resolve_config(options);
   std::int64_t start_step = 0;
@@ -88,27 +120,8 @@ TrainSummary train(const TrainOptions& options) {
   ProgressBar bar("train " + config.task, config.steps, options.quiet);
   const auto run_start = Clock::now();
   for (std::int64_t step = start_step + 1; step <= config.steps; ++step) {
-    const auto step_start = Clock::now();
-    ParameterStore& params = trainee->parameters();
-    params.zero_grad();
-    double loss = 0;
-    std::int64_t tokens = 0;
-    for (std::int64_t k = 0; k < config.accumulate; ++k) {
-      const auto index = static_cast<std::uint64_t>((step - 1) * config.accumulate + k);
-      RunOptions run;
-      run.training = true;
-      run.seed = config.seed;
-      run.step = index;
-      run.check_numerics = options.check_numerics;
-      const auto [l, n] = trainee->train_batch(index, run);
-      loss += l / static_cast<double>(config.accumulate);
-      tokens += n;
-    }
-    if (config.accumulate > 1) scale_grads(params, 1.0 / static_cast<double>(config.accumulate));
-    if (config.clip > 0) clip_grad_norm(params, config.clip);
-    const double lr = learning_rate(schedule, step);
-    optimizer->step(params, lr);
-    const double tokens_per_s = static_cast<double>(tokens) / std::max(1e-9, seconds_since(step_start));
+    const StepResult r = train_step(*trainee, *optimizer, config, step, options.check_numerics);
+    const double loss = r.loss, lr = r.lr, tokens_per_s = r.tokens_per_s;
     summary.final_train_loss = loss;
     metrics.write(nlohmann::json{{"step", step}, {"loss", loss}, {"lr", lr}, {"tokens_per_s", tokens_per_s}}.dump());
     bar.update(step, fmt::format("loss {:.4f}  lr {:.2e}  {:.0f} tok/s", loss, lr, tokens_per_s));

@@ -48,4 +48,21 @@ struct TrainSummary {
 // stderr and a summary to stdout.
 TrainSummary train(const TrainOptions& options);
 
+struct RunConfig;
+class Trainee;
+class Optimizer;
+class ExecutionObserver;
+class Profiler;
+
+struct StepResult {
+  double loss = 0, lr = 0, tokens_per_s = 0;
+  std::int64_t tokens = 0;
+};
+
+// One optimizer step `step` (counted from 1): zero_grad, `accumulate`
+// micro-batches forward + backward, clipping, the update. With a profiler,
+// its runs are observed and the update is recorded as "optimizer.step".
+StepResult train_step(Trainee& trainee, Optimizer& optimizer, const RunConfig& config, std::int64_t step,
+                      bool check_numerics, Profiler* profiler = nullptr);
+
 }  // namespace attograd
