@@ -38,20 +38,13 @@ class Seq2SeqTrainee final : public Trainee {
   std::vector<Batch> eval_;
 };
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw FileError(fmt::format("[lm] cannot read the text file '{}'", path));
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // Trains on the first 90% of the text, evaluates on the rest.
 class LmTrainee final : public Trainee {
  public:
   LmTrainee(const RunConfig& c, int threads)
       : config_(c), vocab_(CharVocab::from_alphabet(c.alphabet)), model_(vocab_, c.model, c.seed, threads, c.label_smoothing) {
-    const std::vector<std::int32_t> ids = vocab_.encode(read_file(c.data));
+    const std::vector<std::int32_t> ids = vocab_.encode(read_text_file(c.data));
     const auto split = static_cast<std::ptrdiff_t>(ids.size() * 9 / 10);
     train_.assign(ids.begin(), ids.begin() + split);
     held_out_.assign(ids.begin() + split, ids.end());
