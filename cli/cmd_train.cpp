@@ -47,7 +47,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--resume", o->resume, "continue from this checkpoint (exactly: same data, dropout, optimizer state)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--metrics", o->metrics, "append one JSON object per step/evaluation to this file");
-  cmd->add_option("--plot", o->plot, "draw the training curves to this SVG file at the end");
+  cmd->add_option("--plot", o->plot, "draw the training curves here at the end (.svg or .png)");
   cmd->callback([o] { train(*o); });
 }
 

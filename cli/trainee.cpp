@@ -12,6 +12,8 @@ namespace attograd {
 namespace {
 
 constexpr std::uint64_t kEvalSeed = 0x5EED0E7A1ull;  // the same evaluation data for every run
+constexpr std::uint64_t kExactSeed = 0xE8AC7ull;     // the examples decoded for the exact-match rate
+constexpr std::int64_t kExactExamples = 200;
 
 class Seq2SeqTrainee final : public Trainee {
  public:
@@ -26,6 +28,9 @@ class Seq2SeqTrainee final : public Trainee {
     return {model_.train_step(b, options), b.target_tokens};
   }
   EvalResult evaluate() override { return model_.evaluate(eval_); }
+  std::optional<double> exact_match() override {
+    return model_.exact_match(sample_examples(*task_, kExactSeed, 0, kExactExamples));
+  }
   std::pair<std::string, std::string> demonstrate() override {
     const std::string input = task_->defaults().decode_example;
     return {input, task_->decode_target(model_.decode(task_->encode_source(input)))};
