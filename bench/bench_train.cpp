@@ -44,6 +44,7 @@ class RandomTokensTask final : public Seq2SeqTask {
   TokenIds encode_source(const std::string&) const override { throw Error("[bench] random tokens have no text"); }
   TokenIds encode_target(const std::string&) const override { throw Error("[bench] random tokens have no text"); }
   std::string decode_target(const TokenIds& ids) const override { return fmt::format("{}", fmt::join(ids, " ")); }
+  std::string token_text(std::int32_t id, Side) const override { return std::to_string(id); }
   TaskDefaults defaults() const override { return {}; }
 
  private:
