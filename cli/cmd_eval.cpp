@@ -19,7 +19,7 @@ struct EvalArgs {
 };
 
 // FILE: one example per line, "source<TAB>target", tokens as the task writes them.
-std::vector<Batch> read_examples(const Seq2SeqTask& task, const std::string& path, std::int64_t batch) {
+std::vector<Example> read_examples(const Seq2SeqTask& task, const std::string& path) {
   std::ifstream in(path);
   if (!in) throw FileError(fmt::format("[eval] cannot read '{}'", path));
   std::vector<Example> examples;
@@ -38,11 +38,33 @@ std::vector<Batch> read_examples(const Seq2SeqTask& task, const std::string& pat
       throw FileError(fmt::format("[eval] {}:{}: a {} target starts with {}", path, number, task.name(), task.bos()));
   }
   if (examples.empty()) throw FileError(fmt::format("[eval] '{}' holds no examples", path));
+  return examples;
+}
+
+std::vector<Batch> batches_of(const std::vector<Example>& examples, std::int64_t batch) {
   std::vector<Batch> batches;
-  for (std::size_t i = 0; i < examples.size(); i += static_cast<std::size_t>(batch))
+  const auto size = static_cast<std::size_t>(batch);
+  for (std::size_t i = 0; i < examples.size(); i += size)
     batches.push_back(make_batch({examples.begin() + static_cast<std::ptrdiff_t>(i),
-                                  examples.begin() + static_cast<std::ptrdiff_t>(std::min(examples.size(), i + static_cast<std::size_t>(batch)))}));
+                                  examples.begin() + static_cast<std::ptrdiff_t>(std::min(examples.size(), i + size))}));
   return batches;
+}
+
+void run_eval(const EvalArgs& a) {
+  LoadedSeq2Seq m = load_seq2seq(a.load, a.task, a.threads);
+  std::vector<Example> examples;
+  if (!a.data.empty()) {
+    examples = read_examples(*m.task, a.data);
+  } else {
+    for (std::int64_t i = 0; i < a.batches; ++i) {
+      auto more = sample_examples(*m.task, 0xE7A1ull, static_cast<std::uint64_t>(i), m.config.batch);
+      examples.insert(examples.end(), more.begin(), more.end());
+    }
+  }
+  const EvalResult r = m.model->evaluate(batches_of(examples, m.config.batch));
+  fmt::print("loss {:.4f} per token, accuracy {:.2f}% over {} target tokens\n", r.loss, 100 * r.accuracy, r.tokens);
+  fmt::print("exact match (greedy decoding) {:.2f}% of {} examples\n", 100 * m.model->exact_match(examples),
+             examples.size());
 }
 
 }  // namespace
@@ -56,18 +78,7 @@ void add_eval_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--batches", a->batches, "generated batches to evaluate")->check(CLI::Range(1, 100000));
   cmd->add_option("--threads", a->threads, "worker threads (0 = all cores)")->check(CLI::Range(0, 1024));
-  cmd->callback([a] {
-    LoadedSeq2Seq m = load_seq2seq(a->load, a->task, a->threads);
-    std::vector<Batch> batches;
-    if (!a->data.empty()) {
-      batches = read_examples(*m.task, a->data, m.config.batch);
-    } else {
-      for (std::int64_t i = 0; i < a->batches; ++i)
-        batches.push_back(sample_batch(*m.task, 0xE7A1ull, static_cast<std::uint64_t>(i), m.config.batch));
-    }
-    const EvalResult r = m.model->evaluate(batches);
-    fmt::print("loss {:.4f} per token, accuracy {:.2f}% over {} target tokens\n", r.loss, 100 * r.accuracy, r.tokens);
-  });
+  cmd->callback([a] { run_eval(*a); });
 }
 
 void add_decode_command(CLI::App& app) {

@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/loaded_model.hpp"
+#include "engine/plugin.hpp"
 #include "engine/registry.hpp"
 
 namespace attograd {
@@ -34,8 +35,14 @@ void add_sample_command(CLI::App& app) {
 }
 
 void add_ops_command(CLI::App& app) {
+  auto plugins = std::make_shared<std::vector<std::string>>();
   CLI::App* cmd = app.add_subcommand("ops", "list the registered ops (built-in, and plugins given with --plugin)");
-  cmd->callback([] {
+  cmd->add_option("--plugin", *plugins, "load an op plugin (shared library) first; repeatable");
+  cmd->callback([plugins] {
+    for (const std::string& path : *plugins) {
+      const PluginInfo info = load_plugin(path);
+      fmt::print(stderr, "loaded {}: {} op(s)\n", path, info.ops.size());
+    }
     const OpRegistry& r = default_registry();
     for (const std::string& name : r.names()) {
       const OpSchema& s = r.schema(name);

@@ -34,7 +34,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--lr", o->lr, "base learning rate (noam: its factor; default: the task's)")->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--warmup", o->warmup, "warmup steps")->check(CLI::Range(0, 1 << 30));
   cmd->add_option("--optimizer", o->optimizer, "adam, adamw or sgd")->check(CLI::IsMember({"adam", "adamw", "sgd"}));
-  cmd->add_option("--beta1", o->beta1, "Adam beta1")->check(CLI::Range(0.0, 0.999999));
+  cmd->add_option("--beta1", o->beta1, "Adam beta1 (sgd: momentum)")->check(CLI::Range(0.0, 0.999999));
   cmd->add_option("--beta2", o->beta2, "Adam beta2")->check(CLI::Range(0.0, 0.999999));
   cmd->add_option("--eps", o->eps, "Adam epsilon")->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--weight-decay", o->weight_decay, "weight decay")->check(CLI::Range(0.0, 1.0));
@@ -47,7 +47,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--resume", o->resume, "continue from this checkpoint (exactly: same data, dropout, optimizer state)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--metrics", o->metrics, "append one JSON object per step/evaluation to this file");
-  cmd->add_option("--plot", o->plot, "draw the training curves to this SVG file at the end");
+  cmd->add_option("--plot", o->plot, "draw the training curves here at the end (.svg or .png)");
   cmd->callback([o] { train(*o); });
 }
 

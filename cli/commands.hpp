@@ -18,5 +18,7 @@ void add_decode_command(CLI::App& app);     // attograd decode TASK --load PATH 
 void add_sample_command(CLI::App& app);     // attograd sample --load PATH --prompt "..."
 void add_ops_command(CLI::App& app);        // attograd ops [--plugin PATH]
 void add_profile_command(CLI::App& app);    // attograd profile TASK [--steps N] [--trace PATH] [--dot PATH]
+void add_attention_command(CLI::App& app);  // attograd attention TASK --load PATH --input "..." --out FILE
+void add_plot_command(CLI::App& app);       // attograd plot METRICS... --out FILE [--log-loss]
 
 }  // namespace attograd

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <numeric>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -134,6 +136,14 @@ std::string LanguageModel::sample(const std::string& prompt, std::int64_t length
     ids.push_back(order[pick]);
   }
   return vocab_.decode(ids);
+}
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw FileError(fmt::format("[lm] cannot read the text file '{}'", path));
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
 }
 
 LmBatch sample_lm_batch(const std::vector<std::int32_t>& ids, std::uint64_t seed, std::uint64_t index,

@@ -72,6 +72,9 @@ class LanguageModel {
   GraphCache<Net> nets_;
 };
 
+// The whole file as bytes; FileError naming the path if it cannot be read.
+std::string read_text_file(const std::string& path);
+
 // Random windows of `length + 1` characters from `ids` (keyed by seed, index).
 LmBatch sample_lm_batch(const std::vector<std::int32_t>& ids, std::uint64_t seed, std::uint64_t index,
                         std::int64_t batch, std::int64_t length);

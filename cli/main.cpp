@@ -2,10 +2,26 @@
 // graph ops. `attograd --help` and `attograd COMMAND --help` list everything.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "cli/commands.hpp"
 #include "engine/error.hpp"
 #include "ops/builtin.hpp"
+
+namespace attograd {
+
+// CLI11 answers a misspelt command with "A subcommand is required"; name it.
+std::string unknown_command(const CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') return "";
+  std::vector<std::string> names;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    if (sub->get_name() == argv[1]) return "";
+    names.push_back(sub->get_name());
+  }
+  return fmt::format("unknown command '{}'; the commands are {}", argv[1], fmt::join(names, ", "));
+}
+
+}  // namespace attograd
 
 int main(int argc, char** argv) {
   CLI::App app{"attograd: a reverse-mode autodiff graph engine with parallel scheduling, and Transformers built on it"};
@@ -18,6 +34,12 @@ int main(int argc, char** argv) {
   attograd::add_sample_command(app);
   attograd::add_ops_command(app);
   attograd::add_profile_command(app);
+  attograd::add_attention_command(app);
+  attograd::add_plot_command(app);
+  if (const std::string unknown = attograd::unknown_command(app, argc, argv); !unknown.empty()) {
+    fmt::print(stderr, "attograd: error: {}\nRun with --help for more information.\n", unknown);
+    return 1;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

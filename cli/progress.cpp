@@ -51,6 +51,7 @@ void MetricsWriter::open(const std::string& path, bool append) {
 }
 
 void MetricsWriter::write(const std::string& json_object) {
+  if (keep_) kept_ += json_object + '\n';
   if (!out_.is_open()) return;
   out_ << json_object << '\n';
   out_.flush();

@@ -27,18 +27,23 @@ class ProgressBar {
 };
 
 // Appends one JSON object per line; flushed after every record so a crash
-// loses nothing already reported.
+// loses nothing already reported. With keep_lines(), it also keeps the lines
+// of this run in memory (for `train --plot` without --metrics).
 class MetricsWriter {
  public:
   MetricsWriter() = default;
   // Opens `path` (truncating, or appending when resuming); "" disables.
   void open(const std::string& path, bool append);
+  void keep_lines() { keep_ = true; }
   bool enabled() const { return out_.is_open(); }
   void write(const std::string& json_object);
+  const std::string& kept() const { return kept_; }  // this run's lines, '\n'-terminated
 
  private:
   std::ofstream out_;
   std::string path_;
+  bool keep_ = false;
+  std::string kept_;
 };
 
 }  // namespace attograd

@@ -25,13 +25,6 @@ std::string unhex(const std::string& h) {
   return out;
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw FileError(fmt::format("[lm] cannot read the text file '{}'", path));
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 }  // namespace
 
@@ -43,7 +36,7 @@ RunConfig resolve_config(const TrainOptions& o) {
     d.layers = 2, d.d_model = 128, d.heads = 4, d.d_ff = 512, d.dropout = 0.1, d.batch = 32, d.steps = 1000;
     d.warmup = 100, d.lr_factor = 1.0, d.label_smoothing = 0.0;
     c.data = o.data.empty() ? kDefaultCorpus : o.data;
-    c.alphabet = CharVocab(read_text(c.data)).alphabet();
+    c.alphabet = CharVocab(read_text_file(c.data)).alphabet();
     c.context = 64;
     c.model.src_vocab = c.model.tgt_vocab = static_cast<std::int64_t>(c.alphabet.size()) + 1;
   } else {

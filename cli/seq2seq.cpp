@@ -138,11 +138,18 @@ Tensor Seq2SeqModel::encode(const Tensor& src) {
   return executor_.value(enc.output.id);
 }
 
+const Tensor& Seq2SeqModel::decoder_logits(const Tensor& src, const Tensor& memory, const Tensor& prefixes) {
+  RunOptions options;
+  options.retain_for_backward = false;
+  DecodeGraph& dec = decode_graphs_.get({prefixes.shape()[0], src.shape()[1], prefixes.shape()[1]});
+  executor_.forward(*dec.graph, {{dec.src.id, src}, {dec.memory_in.id, memory}, {dec.prefix.id, prefixes}},
+                    {dec.output.id}, options);
+  return executor_.value(dec.output.id);
+}
+
 std::vector<std::vector<float>> Seq2SeqModel::next_log_probs(const Tensor& src, const Tensor& memory,
                                                              const Tensor& prefixes) {
   const std::int64_t n = prefixes.shape()[0], s = src.shape()[1], t = prefixes.shape()[1];
-  RunOptions options;
-  options.retain_for_backward = false;
   // The one encoded source (1, S, D) serves every prefix: repeat it N times.
   Tensor src_n = Tensor::empty(DType::i32, {n, s});
   Tensor memory_n = Tensor::empty(memory.dtype(), {n, s, memory.shape()[2]});
@@ -151,10 +158,7 @@ std::vector<std::vector<float>> Seq2SeqModel::next_log_probs(const Tensor& src, 
     std::copy_n(static_cast<const std::byte*>(memory.raw()), memory.nbytes(),
                 static_cast<std::byte*>(memory_n.raw()) + static_cast<std::size_t>(i) * memory.nbytes());
   }
-  DecodeGraph& dec = decode_graphs_.get({n, s, t});
-  executor_.forward(*dec.graph, {{dec.src.id, src_n}, {dec.memory_in.id, memory_n}, {dec.prefix.id, prefixes}},
-                    {dec.output.id}, options);
-  const Tensor& logits = executor_.value(dec.output.id);  // (N, t, V)
+  const Tensor& logits = decoder_logits(src_n, memory_n, prefixes);  // (N, t, V)
   const std::int64_t v = logits.shape()[2];
   std::vector<std::vector<float>> out(static_cast<std::size_t>(n));
   for (std::int64_t i = 0; i < n; ++i) {
@@ -187,6 +191,49 @@ TokenIds Seq2SeqModel::greedy(const TokenIds& src, std::int64_t max_length) {
     if (next == task_.eos()) break;
   }
   return ys;
+}
+
+std::vector<TokenIds> Seq2SeqModel::decode_batch(const std::vector<TokenIds>& srcs) {
+  if (srcs.empty()) return {};
+  std::vector<TokenIds> ys(srcs.size(), TokenIds{task_.bos()});
+  std::vector<std::int64_t> limit;
+  std::vector<bool> done(srcs.size(), false);
+  for (const TokenIds& s : srcs) {
+    if (s.empty()) throw Error("[decode] empty source sequence");
+    limit.push_back(task_.max_target_length(s));
+  }
+  std::vector<Example> padded;
+  for (const TokenIds& s : srcs) padded.push_back({s, {task_.bos(), task_.bos()}});
+  const Tensor src_t = make_batch(padded).src;  // (N, S), padded with 0
+  const Tensor memory = encode(src_t);
+  // Finished rows keep growing with padding (masked out) so the prefixes stay one rectangle.
+  std::vector<TokenIds> prefixes = ys;
+  for (std::int64_t step = 0; step < *std::max_element(limit.begin(), limit.end()); ++step) {
+    const Tensor& logits = decoder_logits(src_t, memory, ids_tensor(prefixes));  // (N, t, V)
+    const std::int64_t t = logits.shape()[1], v = logits.shape()[2];
+    for (std::size_t i = 0; i < srcs.size(); ++i) {
+      const float* row = logits.data<float>() + (static_cast<std::int64_t>(i) * t + t - 1) * v;
+      const auto next = static_cast<std::int32_t>(std::max_element(row, row + v) - row);
+      prefixes[i].push_back(done[i] ? task_.pad() : next);
+      if (done[i]) continue;
+      ys[i].push_back(next);
+      done[i] = next == task_.eos() || static_cast<std::int64_t>(ys[i].size()) - 1 >= limit[i];
+    }
+    if (std::all_of(done.begin(), done.end(), [](bool d) { return d; })) break;
+  }
+  return ys;
+}
+
+double Seq2SeqModel::exact_match(const std::vector<Example>& examples, std::size_t chunk) {
+  if (examples.empty()) return 0.0;
+  std::size_t exact = 0;
+  for (std::size_t i = 0; i < examples.size(); i += chunk) {
+    std::vector<TokenIds> srcs;
+    for (std::size_t k = i; k < std::min(examples.size(), i + chunk); ++k) srcs.push_back(examples[k].src);
+    const std::vector<TokenIds> out = decode_batch(srcs);
+    for (std::size_t k = 0; k < out.size(); ++k) exact += out[k] == examples[i + k].tgt;
+  }
+  return static_cast<double>(exact) / static_cast<double>(examples.size());
 }
 
 TokenIds Seq2SeqModel::beam_search(const TokenIds& src, const DecodeOptions& o, std::int64_t max_length) {

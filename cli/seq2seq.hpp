@@ -44,6 +44,12 @@ class Seq2SeqModel {
 
   // Target ids (starting with bos) for one source sequence.
   TokenIds decode(const TokenIds& src, const DecodeOptions& options = {});
+  // Greedy decoding of many sources at once (padded into one batch); equal
+  // to decode() of each up to float rounding.
+  std::vector<TokenIds> decode_batch(const std::vector<TokenIds>& srcs);
+  // Fraction of examples whose greedy decoding equals the target exactly
+  // (batches of `chunk`).
+  double exact_match(const std::vector<Example>& examples, std::size_t chunk = 100);
 
   // Attention weights of a teacher-forced pass over (src, tgt): one entry
   // per (kind, layer), each (H, T, S) — for the attention pictures.
@@ -66,6 +72,8 @@ class Seq2SeqModel {
   // Log-probabilities of the next token after each prefix (N, t), all
   // continuing the one source `src` (1, S) whose encoding is `memory`.
   std::vector<std::vector<float>> next_log_probs(const Tensor& src, const Tensor& memory, const Tensor& prefixes);
+  // Decoder logits (N, t, V) for prefixes (N, t) of sources (N, S) encoded as memory (N, S, D).
+  const Tensor& decoder_logits(const Tensor& src, const Tensor& memory, const Tensor& prefixes);
 
   const Seq2SeqTask& task_;
   TransformerConfig config_;

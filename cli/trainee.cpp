@@ -12,6 +12,8 @@ namespace attograd {
 namespace {
 
 constexpr std::uint64_t kEvalSeed = 0x5EED0E7A1ull;  // the same evaluation data for every run
+constexpr std::uint64_t kExactSeed = 0xE8AC7ull;     // the examples decoded for the exact-match rate
+constexpr std::int64_t kExactExamples = 200;
 
 class Seq2SeqTrainee final : public Trainee {
  public:
@@ -26,6 +28,9 @@ class Seq2SeqTrainee final : public Trainee {
     return {model_.train_step(b, options), b.target_tokens};
   }
   EvalResult evaluate() override { return model_.evaluate(eval_); }
+  std::optional<double> exact_match() override {
+    return model_.exact_match(sample_examples(*task_, kExactSeed, 0, kExactExamples));
+  }
   std::pair<std::string, std::string> demonstrate() override {
     const std::string input = task_->defaults().decode_example;
     return {input, task_->decode_target(model_.decode(task_->encode_source(input)))};
@@ -38,20 +43,13 @@ class Seq2SeqTrainee final : public Trainee {
   std::vector<Batch> eval_;
 };
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw FileError(fmt::format("[lm] cannot read the text file '{}'", path));
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // Trains on the first 90% of the text, evaluates on the rest.
 class LmTrainee final : public Trainee {
  public:
   LmTrainee(const RunConfig& c, int threads)
       : config_(c), vocab_(CharVocab::from_alphabet(c.alphabet)), model_(vocab_, c.model, c.seed, threads, c.label_smoothing) {
-    const std::vector<std::int32_t> ids = vocab_.encode(read_file(c.data));
+    const std::vector<std::int32_t> ids = vocab_.encode(read_text_file(c.data));
     const auto split = static_cast<std::ptrdiff_t>(ids.size() * 9 / 10);
     train_.assign(ids.begin(), ids.begin() + split);
     held_out_.assign(ids.begin() + split, ids.end());

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "cli/run_config.hpp"
@@ -18,6 +19,9 @@ class Trainee {
   // Forward + backward of data batch `index`; returns (mean loss, target tokens).
   virtual std::pair<double, std::int64_t> train_batch(std::uint64_t index, const RunOptions& options) = 0;
   virtual EvalResult evaluate() = 0;
+  // Fraction of held-out examples whose greedy decoding is exactly right
+  // (sequence tasks; nullopt for the language model).
+  virtual std::optional<double> exact_match() { return std::nullopt; }
   // A line showing what the model does now (a decoded example, sampled text).
   virtual std::pair<std::string, std::string> demonstrate() = 0;
 };

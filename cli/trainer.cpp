@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <optional>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -14,6 +15,8 @@
 #include "engine/optimizer.hpp"
 #include "engine/profiler.hpp"
 #include "engine/schedule.hpp"
+#include "viz/curves.hpp"
+#include "viz/output.hpp"
 
 namespace attograd {
 namespace {
@@ -84,24 +87,59 @@ StepResult train_step(Trainee& trainee, Optimizer& optimizer, const RunConfig& c
   return r;
 }
 
-TrainSummary train(const TrainOptions& options) {
+namespace {
+
+// The configuration of the run; when resuming, the checkpoint's model and
+// data settings win over the command line's.
+RunConfig run_config(const TrainOptions& options) {
   RunConfig config = resolve_config(options);
-  std::int64_t start_step = 0;
-  TrainingState resumed;
-  if (!options.resume.empty()) {
-    // The checkpoint's model and data settings win over the command line's.
-    const SafetensorsFile file = load_safetensors(options.resume);
-    RunConfig saved = from_metadata(file.metadata, options.resume);
-    if (saved.task != config.task)
-      throw Error(fmt::format("[train] '{}' is a checkpoint of task '{}', not '{}'", options.resume, saved.task, config.task));
-    config.model = saved.model;
-    config.label_smoothing = saved.label_smoothing;
-    config.batch = saved.batch;
+  if (options.resume.empty()) return config;
+  const SafetensorsFile file = load_safetensors(options.resume);
+  const RunConfig saved = from_metadata(file.metadata, options.resume);
+  if (saved.task != config.task)
+    throw Error(fmt::format("[train] '{}' is a checkpoint of task '{}', not '{}'", options.resume, saved.task, config.task));
+  config.model = saved.model;
+  config.label_smoothing = saved.label_smoothing;
+  config.batch = saved.batch;
+  return config;
+}
+
+// The curves of this run (with --metrics: of the whole file, so a resumed
+// run's plot shows the steps before the resume too).
+void draw_curves(const TrainOptions& options, const MetricsWriter& metrics) {
+  MetricsRun run;
+  if (!options.metrics.empty()) {
+    run = read_metrics(options.metrics);
+  } else {
+    std::istringstream lines(metrics.kept());
+    run = parse_metrics(lines, options.task, "the run's metrics");
   }
+  save_drawing(plot_curves({run}), options.plot);
+  fmt::print("curves: {}\n", options.plot);
+}
+
+void print_summary(const TrainSummary& s, const RunConfig& config, const TrainOptions& options) {
+  const bool lm = config.task == "lm";
+  fmt::print("trained {} steps in {:.1f} s ({:.3f} s/step)\n", s.steps, s.seconds,
+             s.seconds / static_cast<double>(std::max<std::int64_t>(s.steps, 1)));
+  fmt::print("final training loss {:.4f}; evaluation loss {:.4f} per token, accuracy {:.2f}%\n", s.final_train_loss,
+             s.eval.loss, 100 * s.eval.accuracy);
+  if (s.exact_match) fmt::print("exact match (greedy decoding of held-out examples) {:.1f}%\n", 100 * *s.exact_match);
+  fmt::print("{} {}\n{} {}\n", lm ? "prompt: " : "input:  ", s.decoded_input, lm ? "sample: " : "output: ", s.decoded_output);
+  if (!options.save.empty()) fmt::print("checkpoint: {}\n", options.save);
+}
+
+}  // namespace
+
+TrainSummary train(const TrainOptions& options) {
+  if (!options.plot.empty()) check_drawing_path(options.plot);  // fail before the work, not after
+  RunConfig config = run_config(options);
   auto trainee = make_trainee(config, options.threads);
   auto optimizer = optimizer_for(config);
   const Schedule schedule = schedule_for(config);
+  std::int64_t start_step = 0;
   if (!options.resume.empty()) {
+    TrainingState resumed;
     load_checkpoint(options.resume, trainee->parameters(), resumed);
     start_step = resumed.step;
     config.seed = resumed.seed;
@@ -112,6 +150,7 @@ TrainSummary train(const TrainOptions& options) {
 
   MetricsWriter metrics;
   metrics.open(options.metrics, !options.resume.empty());
+  if (!options.plot.empty() && options.metrics.empty()) metrics.keep_lines();
   fmt::print(stderr, "attograd train {}: {} parameters, {} layers, D={}, H={}, F={}, batch {}, steps {}..{}\n",
              config.task, trainee->parameters().numel(), config.model.layers, config.model.d_model, config.model.heads,
              config.model.d_ff, config.batch, start_step + 1, config.steps);
@@ -121,28 +160,22 @@ TrainSummary train(const TrainOptions& options) {
   const auto run_start = Clock::now();
   for (std::int64_t step = start_step + 1; step <= config.steps; ++step) {
     const StepResult r = train_step(*trainee, *optimizer, config, step, options.check_numerics);
-    const double loss = r.loss, lr = r.lr, tokens_per_s = r.tokens_per_s;
-    summary.final_train_loss = loss;
-    metrics.write(nlohmann::json{{"step", step}, {"loss", loss}, {"lr", lr}, {"tokens_per_s", tokens_per_s}}.dump());
-    bar.update(step, fmt::format("loss {:.4f}  lr {:.2e}  {:.0f} tok/s", loss, lr, tokens_per_s));
-
-    if (step % config.eval_every == 0 || step == config.steps) {
-      summary.eval = trainee->evaluate();
-      metrics.write(nlohmann::json{{"step", step}, {"eval_loss", summary.eval.loss}, {"accuracy", summary.eval.accuracy}}.dump());
-      if (!options.save.empty()) save(options.save, *trainee, config, *optimizer, schedule, step);
-    }
+    summary.final_train_loss = r.loss;
+    metrics.write(nlohmann::json{{"step", step}, {"loss", r.loss}, {"lr", r.lr}, {"tokens_per_s", r.tokens_per_s}}.dump());
+    bar.update(step, fmt::format("loss {:.4f}  lr {:.2e}  {:.0f} tok/s", r.loss, r.lr, r.tokens_per_s));
+    if (step % config.eval_every != 0 && step != config.steps) continue;
+    summary.eval = trainee->evaluate();
+    nlohmann::json record{{"step", step}, {"eval_loss", summary.eval.loss}, {"accuracy", summary.eval.accuracy}};
+    if (step == config.steps && (summary.exact_match = trainee->exact_match())) record["exact_match"] = *summary.exact_match;
+    metrics.write(record.dump());
+    if (!options.save.empty()) save(options.save, *trainee, config, *optimizer, schedule, step);
   }
   bar.finish();
   summary.seconds = seconds_since(run_start);
   summary.steps = config.steps - start_step;
   std::tie(summary.decoded_input, summary.decoded_output) = trainee->demonstrate();
-  fmt::print("trained {} steps in {:.1f} s ({:.3f} s/step)\n", summary.steps, summary.seconds,
-             summary.seconds / static_cast<double>(std::max<std::int64_t>(summary.steps, 1)));
-  fmt::print("final training loss {:.4f}; evaluation loss {:.4f} per token, accuracy {:.2f}%\n", summary.final_train_loss,
-             summary.eval.loss, 100 * summary.eval.accuracy);
-  fmt::print("{} {}\n{} {}\n", config.task == "lm" ? "prompt: " : "input:  ", summary.decoded_input,
-             config.task == "lm" ? "sample: " : "output: ", summary.decoded_output);
-  if (!options.save.empty()) fmt::print("checkpoint: {}\n", options.save);
+  print_summary(summary, config, options);
+  if (!options.plot.empty()) draw_curves(options, metrics);
   return summary;
 }
 

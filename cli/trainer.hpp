@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "cli/seq2seq.hpp"
@@ -32,13 +33,14 @@ struct TrainOptions {
   std::int64_t eval_every = 0;  // 0: at the end of every epoch (or 10 evaluations)
   bool check_numerics = false;
   bool quiet = false;
-  std::string save, resume, metrics, plot;
+  std::string save, resume, metrics, plot;  // plot: .svg or .png of the curves at the end
   std::string data;        // lm: the text to train on (default: the GPL-3 text)
 };
 
 struct TrainSummary {
   double final_train_loss = 0;
   EvalResult eval;
+  std::optional<double> exact_match;  // sequence tasks: greedy decoding exactly right, held-out examples
   std::string decoded_input, decoded_output;
   double seconds = 0;
   std::int64_t steps = 0;

@@ -51,6 +51,10 @@ class CopyTask final : public Seq2SeqTask {
   TokenIds encode_source(const std::string& text) const override { return parse_ids(text); }
   TokenIds encode_target(const std::string& text) const override { return parse_ids(text); }
   std::string decode_target(const TokenIds& ids) const override { return fmt::format("{}", fmt::join(ids, " ")); }
+  std::string token_text(std::int32_t id, Side) const override {
+    if (id < 0 || id >= kVocab) throw Error(fmt::format("[copy] id {} is outside the vocabulary 0..{}", id, kVocab - 1));
+    return std::to_string(id);
+  }
 
   TaskDefaults defaults() const override {
     TaskDefaults d;  // 2 layers, D 512, F 2048, H 8, dropout 0.1, batch 30, 20 x 10 steps

@@ -95,6 +95,9 @@ class NumbersTask final : public Seq2SeqTask {
       if (id > Vocab::eos) out.push_back(words_.word(id));
     return fmt::format("{}", fmt::join(out, " "));
   }
+  std::string token_text(std::int32_t id, Side side) const override {
+    return side == Side::source ? digits_.word(id) : words_.word(id);
+  }
 
   TaskDefaults defaults() const override {
     TaskDefaults d;

@@ -60,11 +60,15 @@ Batch make_batch(const std::vector<Example>& examples) {
   return batch;
 }
 
-Batch sample_batch(const Seq2SeqTask& task, std::uint64_t seed, std::uint64_t index, std::int64_t size) {
+std::vector<Example> sample_examples(const Seq2SeqTask& task, std::uint64_t seed, std::uint64_t index, std::int64_t size) {
   std::mt19937_64 rng(mix_keys(seed, index));
   std::vector<Example> examples;
   for (std::int64_t i = 0; i < size; ++i) examples.push_back(task.sample(rng));
-  return make_batch(examples);
+  return examples;
+}
+
+Batch sample_batch(const Seq2SeqTask& task, std::uint64_t seed, std::uint64_t index, std::int64_t size) {
+  return make_batch(sample_examples(task, seed, index, size));
 }
 
 std::vector<std::string> split_words(const std::string& text) {

@@ -70,6 +70,11 @@ class Seq2SeqTask {
   virtual TokenIds encode_source(const std::string& text) const = 0;
   virtual TokenIds encode_target(const std::string& text) const = 0;  // with bos (and eos)
   virtual std::string decode_target(const TokenIds& ids) const = 0;   // drops bos/eos/pad
+  // One token as text, for labels (attention pictures): "7" for copy; a
+  // digit or a word, "<s>", "</s>", "<pad>" for numbers. Throws Error for an
+  // id outside the side's vocabulary.
+  enum class Side { source, target };
+  virtual std::string token_text(std::int32_t id, Side side) const = 0;
   virtual TaskDefaults defaults() const = 0;
 };
 
@@ -82,6 +87,8 @@ Batch make_batch(const std::vector<Example>& examples);
 // Batch `index` of a stream keyed by `seed`: the same (seed, index) always
 // gives the same batch, so resumed training sees the data it would have seen.
 Batch sample_batch(const Seq2SeqTask& task, std::uint64_t seed, std::uint64_t index, std::int64_t size);
+// The examples of that batch.
+std::vector<Example> sample_examples(const Seq2SeqTask& task, std::uint64_t seed, std::uint64_t index, std::int64_t size);
 
 // Splits on whitespace.
 std::vector<std::string> split_words(const std::string& text);

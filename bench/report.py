@@ -1,0 +1,193 @@
+#!/usr/bin/python3
+"""Turns the runs bench/run.sh collected (one JSON object per line:
+{"run": {...how it was run...}, "result": {...what the program printed...}})
+into bench/results/<date>.json and Markdown tables on stdout.
+
+  report.py RAW.jsonl OUT.json "how the run was invoked"
+"""
+import json
+import statistics
+import sys
+from collections import defaultdict
+
+
+def load(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def med(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def train_groups(runs):
+    """(config, threads, engine, setting) -> results of its repetitions."""
+    groups = defaultdict(list)
+    for r in runs:
+        res = r["result"]
+        if res.get("mode") == "train":
+            groups[(res["config"], res["threads"], res["engine"], r["run"].get("setting", ""))].append(res)
+    return groups
+
+
+def summary(results):
+    """Medians over repetitions of each run's own median-based numbers."""
+    tps = [r["tokens_per_s"] for r in results]
+    return {
+        "tokens_per_s": med(tps), "tokens_per_s_min": min(tps), "tokens_per_s_max": max(tps),
+        "step_s": med([r["median_s"] for r in results]),
+        "cpu_s": med([r["median_cpu_s"] for r in results]),
+        "tokens_per_cpu_s": med([r["target_tokens_per_step"] / r["median_cpu_s"] for r in results]),
+        "peak_rss_mib": med([r["peak_rss_mib"] for r in results]),
+        "rss_growth_mib": med([r["peak_rss_mib"] - r["rss_before_training_mib"] for r in results]),
+        "gflops": med([r["gflops"] for r in results]),
+        "reps": len(results),
+    }
+
+
+def fmt(x, digits=0):
+    return "-" if x is None or x != x else f"{x:,.{digits}f}"
+
+
+def print_runs(groups):
+    print("### Every run (medians over repetitions; spread = min..max tokens/s over repetitions)\n")
+    print("| config | threads | engine | setting | tokens/s | spread | s/step | CPU s/step | tokens per CPU-s "
+          "| peak RSS MiB | RSS growth in training MiB | GFLOP/s | reps |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for key in sorted(groups):
+        s = summary(groups[key])
+        print(f"| {key[0]} | {key[1]} | {key[2]} | {key[3] or '-'} | {fmt(s['tokens_per_s'])} "
+              f"| {fmt(s['tokens_per_s_min'])}..{fmt(s['tokens_per_s_max'])} | {fmt(s['step_s'], 3)} "
+              f"| {fmt(s['cpu_s'], 3)} | {fmt(s['tokens_per_cpu_s'])} | {fmt(s['peak_rss_mib'])} | {fmt(s['rss_growth_mib'])} "
+              f"| {fmt(s['gflops'], 1)} | {s['reps']} |")
+    print()
+
+
+def print_summary(groups, sgemm, configs):
+    print("### attograd against PyTorch at its best (tokens/s = target tokens per second, medians)\n")
+    print("| config | threads | attograd tok/s | torch best tok/s (which) | attograd / torch | attograd 2T / 1T "
+          "| peak RSS MiB attograd / torch | attograd GFLOP/s | share of sgemm rate | torch GFLOP/s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for config in configs:
+        for threads in (1, 2):
+            ours = groups.get((config, threads, "attograd", ""))
+            if not ours:
+                continue
+            a = summary(ours)
+            torch = [(summary(v), f"{k[2][6:]}{' ' + k[3] if k[3] else ''}") for k, v in groups.items()
+                     if k[0] == config and k[1] == threads and k[2].startswith("torch")]
+            best, which = max(torch, key=lambda t: t[0]["tokens_per_s"]) if torch else (None, "")
+            one = groups.get((config, 1, "attograd", ""))
+            speedup = a["tokens_per_s"] / summary(one)["tokens_per_s"] if threads == 2 and one else None
+            rate = sgemm.get(config, {}).get("gflops_1_caller" if threads == 1 else "gflops_2_callers")
+            share = f"{100 * a['gflops'] / rate:.0f}% of {rate:.0f}" if rate else "-"
+            print(f"| {config} | {threads} | {fmt(a['tokens_per_s'])} "
+                  f"| {fmt(best['tokens_per_s']) if best else '-'} ({which}) "
+                  f"| {fmt(a['tokens_per_s'] / best['tokens_per_s'], 2) if best else '-'} "
+                  f"| {fmt(speedup, 2) if speedup else '-'} "
+                  f"| {fmt(a['peak_rss_mib'])} / {fmt(best['peak_rss_mib']) if best else '-'} "
+                  f"| {fmt(a['gflops'], 1)} | {share} | {fmt(best['gflops'], 1) if best else '-'} |")
+    print()
+
+
+def print_cpu_view(groups, sgemm, configs):
+    print("### The same at 1 thread, per CPU-second (robust to other processes sharing the cores)\n")
+    print("| config | attograd tokens per CPU-s | torch best tokens per CPU-s (which) | attograd / torch "
+          "| attograd GFLOP per CPU-s | share of 1-core sgemm per CPU-s |")
+    print("|---|---|---|---|---|---|")
+    for config in configs:
+        ours = groups.get((config, 1, "attograd", ""))
+        if not ours:
+            continue
+        a = summary(ours)
+        torch = [(summary(v), k[2][6:]) for k, v in groups.items()
+                 if k[0] == config and k[1] == 1 and k[2].startswith("torch")]
+        best, which = max(torch, key=lambda t: t[0]["tokens_per_cpu_s"]) if torch else (None, "")
+        gflops_cpu = ours[0]["matmul_flops_per_step"] / a["cpu_s"] * 1e-9
+        rate = sgemm.get(config, {}).get("gflops_1_caller_cpu")
+        share = f"{100 * gflops_cpu / rate:.0f}% of {rate:.0f}" if rate else "-"
+        print(f"| {config} | {fmt(a['tokens_per_cpu_s'])} | {fmt(best['tokens_per_cpu_s']) if best else '-'} ({which}) "
+              f"| {fmt(a['tokens_per_cpu_s'] / best['tokens_per_cpu_s'], 2) if best else '-'} "
+              f"| {fmt(gflops_cpu, 1)} | {share} |")
+    print()
+
+
+def print_sgemm(sgemm):
+    print("### The machine's cblas_sgemm on each configuration's GEMM shapes (OpenBLAS, single-threaded calls)\n")
+    print("| config | shapes | GFLOP/s 1 caller | GFLOP/s 2 concurrent callers | sgemm-only step s (1 / 2) "
+          "| per CPU-s: 1 caller / 2 callers |")
+    print("|---|---|---|---|---|---|")
+    for config, s in sgemm.items():
+        print(f"| {config} | {len(s['shapes'])} | {s['gflops_1_caller']:.1f} | {s['gflops_2_callers']:.1f} "
+              f"| {s['sgemm_step_seconds_1_caller']:.3f} / {s['sgemm_step_seconds_2_callers']:.3f} "
+              f"| {s['gflops_1_caller_cpu']:.1f} / {s['gflops_2_callers_cpu']:.1f} |")
+    print()
+
+
+def print_ops(ops):
+    for o in ops:
+        t = o["threads"]
+        print(f"### Single ops, config {o['config']}, attograd on {t} thread(s) "
+              f"(median of {o['reps']}; sgemm = direct single-threaded cblas_sgemm calls)\n")
+        print("| matmul | fwd ms | fwd GFLOP/s | sgemm fwd GFLOP/s | bwd ms | bwd GFLOP/s | sgemm bwd GFLOP/s |"
+              + (" 2-caller sgemm fwd / bwd GFLOP/s |" if t > 1 else ""))
+        print("|---|---|---|---|---|---|---|" + ("---|" if t > 1 else ""))
+        for m in o["matmul"]:
+            d1 = m["sgemm_1_caller"]
+            extra = ""
+            if t > 1:
+                d2 = m["sgemm_2_callers"]
+                extra = f" {d2['forward_gflops']:.0f} / {d2['backward_gflops']:.0f} |"
+            print(f"| {m['op']} | {1e3 * m['forward_s']:.2f} | {m['forward_gflops']:.0f} | {d1['forward_gflops']:.0f} "
+                  f"| {1e3 * m['backward_s']:.2f} | {m['backward_gflops']:.0f} | {d1['backward_gflops']:.0f} |{extra}")
+        print("\n| memory-bound op | fwd ms | fwd GB/s | bwd ms | bwd GB/s | memcpy GB/s (same size) |")
+        print("|---|---|---|---|---|---|")
+        for m in o["memory_bound"]:
+            print(f"| {m['op']} | {1e3 * m['forward_s']:.3f} | {m['forward_gbps']:.1f} | {1e3 * m['backward_s']:.3f} "
+                  f"| {m['backward_gbps']:.1f} | {m['memcpy_gbps']:.1f} |")
+        print()
+
+
+def print_overhead(overheads):
+    print("### Engine overhead per node (1-element scale/add graphs; microseconds per node)\n")
+    print("| graph | nodes | threads | TBB fwd | TBB bwd | TBB fwd+bwd | sequential fwd+bwd |")
+    print("|---|---|---|---|---|---|---|")
+    for o in overheads:
+        for g in o["graphs"]:
+            tbb, seq = g["tbb"], g["sequential"]
+            print(f"| {g['graph']} | {g['nodes']} | {o['threads']} | {tbb['forward_us_per_node']:.2f} "
+                  f"| {tbb['backward_us_per_node']:.2f} | {tbb['forward_backward_us_per_node']:.2f} "
+                  f"| {seq['forward_backward_us_per_node']:.2f} |")
+    print()
+
+
+def main():
+    raw, out, invocation = sys.argv[1], sys.argv[2], sys.argv[3]
+    runs = load(raw)
+    meta = next((r["result"] for r in runs if r["result"].get("mode") == "meta"), {})
+    runs = [r for r in runs if r["result"].get("mode") != "meta"]
+    sgemm = {r["result"]["config"]: r["result"] for r in runs if r["result"].get("mode") == "sgemm"}
+    ops = [r["result"] for r in runs if r["result"].get("mode") == "ops"]
+    overheads = [r["result"] for r in runs if r["result"].get("mode") == "overhead"]
+    groups = train_groups(runs)
+    configs = [c for c in ["tiny", "small", "base", "copy"] if any(k[0] == c for k in groups)]
+    loads = [r["run"]["loadavg"] for r in runs if "loadavg" in r["run"]]
+    with open(out, "w") as f:
+        json.dump({"invocation": invocation, "meta": meta, "runs": runs}, f)
+
+    print(f"## attograd benchmark, {meta.get('date', '?')}: `{invocation}`\n")
+    print(f"Machine: {meta.get('cpu', '?')}, {meta.get('cores', '?')} cores; PyTorch {meta.get('torch', '?')}. "
+          f"Load average (1 min) before the runs: min {min(loads, default=0):.1f}, "
+          f"median {med(loads):.1f}, max {max(loads, default=0):.1f} "
+          "(a load above the core count means other processes shared the cores).\n")
+    print_summary(groups, sgemm, configs)
+    print_cpu_view(groups, sgemm, configs)
+    print_runs(groups)
+    print_sgemm(sgemm)
+    print_ops(ops)
+    print_overhead(overheads)
+    print(f"Raw results: {out}")
+
+
+if __name__ == "__main__":
+    main()

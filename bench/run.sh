@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# The benchmark of issue 6: attograd against PyTorch on the same machine, same
+# thread count, same batch and same model, then GEMM rates, single ops and
+# engine overhead. Prints Markdown tables; writes every run's JSON to
+# bench/results/<date>.json.
+#
+#   bench/run.sh                      # the default run (about 25 minutes on 2 idle cores)
+#   bench/run.sh --quick              # a smoke run: 1 repetition, 2-3 steps (a few minutes)
+#   bench/run.sh --reps 5 --configs "tiny copy" --threads "1 2"
+#
+# Every (config, threads, engine, setting) runs --reps times (default 3),
+# interleaved so that load from other processes spreads over all of them;
+# the tables give medians over the repetitions of each run's median step.
+# PyTorch runs as torch-basic (built from basic ops) and torch-nn
+# (nn.Transformer); at 2 threads each also with OMP_WAIT_POLICY=PASSIVE.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(dirname "$here")"
+build="$repo/build"
+reps=3
+configs="tiny small copy base"
+threads_list="1 2"
+quick=0
+python=/usr/bin/python3
+
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1; reps=1 ;;
+    --reps) reps="$2"; shift ;;
+    --configs) configs="$2"; shift ;;
+    --threads) threads_list="$2"; shift ;;
+    --build) build="$2"; shift ;;
+    -h|--help) usage ;;
+    *) echo "run.sh: unknown option '$1'" >&2; usage 2 >&2 ;;
+  esac
+  shift
+done
+
+# Warm-up and timed steps per configuration (base is heavy: few steps).
+steps_for() {
+  if [ "$quick" = 1 ]; then
+    case "$1" in base) echo "1 2" ;; *) echo "1 3" ;; esac
+  else
+    case "$1" in tiny) echo "2 10" ;; small) echo "2 6" ;; copy) echo "2 8" ;; base) echo "1 3" ;; esac
+  fi
+}
+min_time=$([ "$quick" = 1 ] && echo 0.05 || echo 0.3)
+op_reps=$([ "$quick" = 1 ] && echo 5 || echo 20)
+
+if [ ! -d "$build" ]; then meson setup "$build" "$repo" --buildtype=release >/dev/null; fi
+ninja -C "$build" -j2 bench/attograd_bench >/dev/null
+bench="$build/bench/attograd_bench"
+torch_script="$here/torch_transformer.py"
+have_torch=1
+"$python" -c 'import torch' 2>/dev/null || { have_torch=0; echo "run.sh: no torch for $python: attograd only" >&2; }
+
+stamp="$(date +%Y-%m-%d-%H%M)"
+mkdir -p "$here/results"
+raw="$(mktemp)"
+trap 'rm -f "$raw"' EXIT
+
+# One result line: {"run": {rep, setting, loadavg}, "result": <program output>}.
+record() {
+  local rep="$1" setting="$2"; shift 2
+  local load out
+  load="$(cut -d' ' -f1 /proc/loadavg)"
+  echo "  rep $rep: $* ${setting:+($setting)}" >&2
+  if out="$("$@")"; then
+    printf '{"run": {"rep": %s, "setting": "%s", "loadavg": %s}, "result": %s}\n' \
+      "$rep" "$setting" "$load" "$out" >>"$raw"
+  else
+    echo "run.sh: failed: $*" >&2
+  fi
+}
+
+torch_version="$([ "$have_torch" = 1 ] && "$python" -c 'import torch; print(torch.__version__)' 2>/dev/null || echo none)"
+printf '{"run": {}, "result": {"mode": "meta", "date": "%s", "cpu": "%s", "cores": %s, "torch": "%s", "commit": "%s"}}\n' \
+  "$(date -Iseconds)" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" "$(nproc)" \
+  "$torch_version" "$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)" >>"$raw"
+
+echo "sgemm rates on each configuration's GEMM shapes" >&2
+for config in $configs; do
+  record 1 "" "$bench" --sgemm --config "$config" --min-time "$min_time"
+done
+
+for rep in $(seq 1 "$reps"); do
+  for config in $configs; do
+    read -r warmup steps <<<"$(steps_for "$config")"
+    for threads in $threads_list; do
+      common=(--config "$config" --threads "$threads" --warmup-steps "$warmup" --steps "$steps")
+      record "$rep" "" "$bench" "${common[@]}"
+      [ "$have_torch" = 1 ] || continue
+      for variant in basic nn; do
+        record "$rep" "" env -u OMP_WAIT_POLICY "$python" "$torch_script" --variant "$variant" "${common[@]}"
+        if [ "$threads" -gt 1 ]; then
+          record "$rep" "PASSIVE" env OMP_WAIT_POLICY=PASSIVE "$python" "$torch_script" --variant "$variant" "${common[@]}"
+        fi
+      done
+    done
+  done
+done
+
+echo "single ops and engine overhead" >&2
+for threads in $threads_list; do
+  record 1 "" "$bench" --ops --config small --threads "$threads" --reps "$op_reps" --min-time "$min_time"
+  record 1 "" "$bench" --overhead --threads "$threads" --nodes 4000 --reps "$op_reps"
+done
+
+invocation="bench/run.sh"
+[ "$quick" = 1 ] && invocation+=" --quick"
+invocation+=" (reps $reps, configs: $configs, threads: $threads_list)"
+"$python" "$here/report.py" "$raw" "$here/results/$stamp.json" "$invocation"

@@ -1,0 +1,58 @@
+// Training from the command line: a tiny model's loss falls on every task
+// within a few dozen steps; the metrics file holds one record per step and
+// per evaluation, with the fields `attograd plot` reads.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <numeric>
+
+#include "cli_check.hpp"
+
+namespace attograd::test {
+namespace {
+
+double mean(std::vector<double>::const_iterator begin, std::vector<double>::const_iterator end) {
+  return std::accumulate(begin, end, 0.0) / static_cast<double>(end - begin);
+}
+
+TEST_CASE("a tiny model's training loss falls on the copy, numbers and lm tasks") {
+  for (const char* task : {"copy", "numbers", "lm"}) {
+    CAPTURE(task);
+    const std::string metrics = scratch(std::string("falls_") + task + ".jsonl");
+    train_tiny(task, {"--steps", "40", "--lr-schedule", "constant", "--lr", "0.005", "--batch", "16", "--eval-every",
+                      "40", "--metrics", metrics});
+    std::vector<double> losses;
+    for (const auto& [step, loss] : train_losses(metrics)) losses.push_back(loss);
+    REQUIRE(losses.size() == 40);
+    const double first = mean(losses.begin(), losses.begin() + 3), last = mean(losses.end() - 3, losses.end());
+    CAPTURE(first);
+    CAPTURE(last);
+    CHECK(last < 0.8 * first);
+  }
+}
+
+TEST_CASE("the metrics file holds a training record per step and an evaluation record per evaluation") {
+  const std::string metrics = scratch("records.jsonl");
+  const CliResult r = train_tiny("copy", {"--steps", "6", "--eval-every", "3", "--metrics", metrics});
+  const auto records = metrics_records(metrics);
+  REQUIRE(records.size() == 8);
+  for (const auto& key : {"step", "loss", "lr", "tokens_per_s"}) CHECK(records[0].contains(key));
+  CHECK(records[3]["step"] == 3);
+  CHECK(records[3].contains("eval_loss"));
+  CHECK(records[3].contains("accuracy"));
+  CHECK_FALSE(records[3].contains("exact_match"));  // only the final evaluation decodes
+  CHECK(records[7]["step"] == 6);
+  CHECK(records[7]["exact_match"].get<double>() >= 0.0);
+  CHECK(r.output.find("exact match (greedy decoding of held-out examples)") != std::string::npos);
+  CHECK(r.output.find("input:") != std::string::npos);
+}
+
+TEST_CASE("a trained tiny copy model copies every held-out example exactly") {
+  const CliResult r = run_attograd({"eval", "copy", "--load", trained_copy_model(), "--batches", "4", "--threads", "1"});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("exact match (greedy decoding) 100.00%") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace attograd::test
