@@ -1,7 +1,7 @@
 // Optimizer updates, gradient clipping and scaling.
 //
 // Work is cut into fixed blocks of kBlock elements of one parameter and the
-// blocks run in parallel with TBB. Updates are element-wise, so any split
+// blocks run in parallel through the caller's Parallel (TBB by default). Updates are element-wise, so any split
 // gives the same bits; the one reduction (the gradient norm) sums each block
 // in double and then adds the block sums in block order, so it too is
 // independent of the thread count.
@@ -14,8 +14,6 @@
 #include <cmath>
 
 #include <fmt/format.h>
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
 
 #include "engine/error.hpp"
 
@@ -44,10 +42,11 @@ std::vector<Block<P>> blocks_of(Store& store) {
   return blocks;
 }
 
+// One task per block (each is up to kBlock elements: worth a task).
 template <class P, class F>
-void for_each_block(const std::vector<Block<P>>& blocks, const F& f) {
-  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, blocks.size()), [&](const tbb::blocked_range<std::size_t>& r) {
-    for (std::size_t i = r.begin(); i != r.end(); ++i) f(i, blocks[i]);
+void for_each_block(const Parallel& parallel, const std::vector<Block<P>>& blocks, const F& f) {
+  parallel.parallel_for(static_cast<std::int64_t>(blocks.size()), 1, [&](std::int64_t begin, std::int64_t end) {
+    for (auto i = static_cast<std::size_t>(begin); i != static_cast<std::size_t>(end); ++i) f(i, blocks[i]);
   });
 }
 
@@ -105,14 +104,15 @@ void adam_kernel(T* p, const T* grad, T* m, T* v, std::int64_t n, const AdamCoef
 
 }  // namespace
 
-void Optimizer::step(ParameterStore& store, double lr) {
+void Optimizer::step(ParameterStore& store, double lr, const Parallel& parallel) {
   if (!(lr >= 0) || !std::isfinite(lr)) throw Error(fmt::format("[{}] invalid learning rate: {}", name(), lr));
   const auto blocks = blocks_of<Parameter>(store);
   for (Parameter& p : store.all())
     if (p.trainable)
       for (const auto& slot : slots()) ensure_slot(p, slot);
   const std::int64_t step = ++steps_;
-  for_each_block(blocks, [&](std::size_t, const Block<Parameter>& b) { update(*b.param, b.begin, b.end, lr, step); });
+  for_each_block(parallel, blocks,
+                 [&](std::size_t, const Block<Parameter>& b) { update(*b.param, b.begin, b.end, lr, step); });
 }
 
 void Optimizer::set_step_count(std::int64_t steps) {
@@ -186,10 +186,10 @@ std::unique_ptr<Optimizer> make_optimizer(std::string_view name, const Hyperpara
   throw Error(fmt::format("[optimizer] unknown optimizer '{}' (known: sgd, adam, adamw)", name));
 }
 
-double grad_norm(const ParameterStore& store) {
+double grad_norm(const ParameterStore& store, const Parallel& parallel) {
   const auto blocks = blocks_of<const Parameter>(store);
   std::vector<double> sums(blocks.size());
-  for_each_block(blocks, [&](std::size_t i, const Block<const Parameter>& b) {
+  for_each_block(parallel, blocks, [&](std::size_t i, const Block<const Parameter>& b) {
     visit_floating(b.param->grad.dtype(), [&]<class T>(T) {
       const T* g = b.param->grad.data<T>();
       double s = 0;
@@ -202,17 +202,17 @@ double grad_norm(const ParameterStore& store) {
   return std::sqrt(total);
 }
 
-double clip_grad_norm(ParameterStore& store, double max_norm) {
+double clip_grad_norm(ParameterStore& store, double max_norm, const Parallel& parallel) {
   if (!(max_norm > 0)) throw Error(fmt::format("[clip_grad_norm] max_norm must be positive, got {}", max_norm));
-  const double norm = grad_norm(store);
+  const double norm = grad_norm(store, parallel);
   const double coefficient = max_norm / (norm + 1e-6);
-  if (std::isfinite(norm) && coefficient < 1) scale_grads(store, coefficient);
+  if (std::isfinite(norm) && coefficient < 1) scale_grads(store, coefficient, parallel);
   return norm;
 }
 
-void scale_grads(ParameterStore& store, double factor) {
+void scale_grads(ParameterStore& store, double factor, const Parallel& parallel) {
   const auto blocks = blocks_of<Parameter>(store);
-  for_each_block(blocks, [&](std::size_t, const Block<Parameter>& b) {
+  for_each_block(parallel, blocks, [&](std::size_t, const Block<Parameter>& b) {
     visit_floating(b.param->grad.dtype(), [&]<class T>(T) {
       T* g = b.param->grad.data<T>();
       const T f = static_cast<T>(factor);

@@ -14,8 +14,10 @@
 //   }
 //
 // Only parameters with trainable == true are read or written. Updates run in
-// parallel over fixed blocks of elements; every element's update depends only
-// on that element, so the result is bit-identical for any thread count.
+// parallel over fixed blocks of elements, through the Parallel given (TBB's
+// by default; SerialParallel or an executor's work as well); every element's
+// update depends only on that element, so the result is bit-identical for any
+// Parallel and thread count.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +27,7 @@
 #include <vector>
 
 #include "engine/hyperparameters.hpp"
+#include "engine/parallel.hpp"
 #include "engine/parameters.hpp"
 
 namespace attograd {
@@ -42,7 +45,7 @@ class Optimizer {
   // One update with learning rate `lr` (>= 0). Increments step_count() first,
   // so the first update is step 1 (Adam's bias correction counts from 1).
   // Missing state slots are created as zeros in the parameter's dtype.
-  void step(ParameterStore& store, double lr);
+  void step(ParameterStore& store, double lr, const Parallel& parallel = tbb_parallel());
 
   // Updates taken so far; restored from a checkpoint with set_step_count().
   std::int64_t step_count() const { return steps_; }
@@ -126,13 +129,13 @@ std::unique_ptr<Optimizer> make_optimizer(std::string_view name, const Hyperpara
 // every gradient is multiplied by max_norm / (norm + 1e-6). Returns the norm
 // before clipping. A non-finite norm is returned and the gradients are left
 // as they are (the caller should skip the step).
-double clip_grad_norm(ParameterStore& store, double max_norm);
+double clip_grad_norm(ParameterStore& store, double max_norm, const Parallel& parallel = tbb_parallel());
 
 // The same global L2 norm, without changing anything.
-double grad_norm(const ParameterStore& store);
+double grad_norm(const ParameterStore& store, const Parallel& parallel = tbb_parallel());
 
 // Multiplies every trainable gradient by `factor`: after accumulating k
 // micro-batches with backward(), scale_grads(store, 1.0 / k) gives their mean.
-void scale_grads(ParameterStore& store, double factor);
+void scale_grads(ParameterStore& store, double factor, const Parallel& parallel = tbb_parallel());
 
 }  // namespace attograd

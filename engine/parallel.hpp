@@ -27,6 +27,11 @@ class SerialParallel final : public Parallel {
   void parallel_for(std::int64_t n, std::int64_t grain, const BlockBody& body) const override;
 };
 
+// Runs the blocks with tbb::parallel_for in the calling thread's task arena
+// (inside an executor's node: its arena; elsewhere: TBB's default arena).
+// The default Parallel of work done outside an executor (optimizer updates).
+const Parallel& tbb_parallel();
+
 // Number of blocks parallel_for uses for (n, grain).
 inline std::int64_t block_count(std::int64_t n, std::int64_t grain) {
   return grain <= 0 ? 1 : (n + grain - 1) / grain;

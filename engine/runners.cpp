@@ -15,7 +15,6 @@
 #include <tbb/parallel_for.h>
 #include <tbb/parallel_for_each.h>
 #include <tbb/task_arena.h>
-#include <tbb/task_scheduler_observer.h>
 
 namespace attograd {
 
@@ -25,11 +24,9 @@ namespace attograd {
 constexpr unsigned kFlushBits = 0x8040;  // FTZ (bit 15) | DAZ (bit 6)
 FlushDenormals::FlushDenormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | kFlushBits); }
 FlushDenormals::~FlushDenormals() { _mm_setcsr(saved_); }
-void set_flush_denormals_on_this_thread() { _mm_setcsr(_mm_getcsr() | kFlushBits); }
 #else
 FlushDenormals::FlushDenormals() : saved_(0) {}
 FlushDenormals::~FlushDenormals() = default;
-void set_flush_denormals_on_this_thread() {}
 #endif
 
 void SerialParallel::parallel_for(std::int64_t n, std::int64_t grain, const BlockBody& body) const {
@@ -64,20 +61,38 @@ class SequentialRunner final : public TaskRunner {
 
 // --- oneTBB ---------------------------------------------------------------------
 
-// Puts every thread that joins the arena into flush-to-zero mode.
-class DenormalObserver final : public tbb::task_scheduler_observer {
+// Blocks as TBB tasks in the calling thread's arena.
+class TbbParallel final : public Parallel {
  public:
-  explicit DenormalObserver(tbb::task_arena& arena) : tbb::task_scheduler_observer(arena) { observe(true); }
-  ~DenormalObserver() override { observe(false); }
-  void on_scheduler_entry(bool) override { set_flush_denormals_on_this_thread(); }
+  void parallel_for(std::int64_t n, std::int64_t grain, const BlockBody& body) const override {
+    if (n <= 0) return;
+    if (grain <= 0 || n <= grain) return body(0, n);
+    const std::int64_t blocks = block_count(n, grain);
+    tbb::parallel_for(
+        tbb::blocked_range<std::int64_t>(0, blocks, 1),
+        [&](const tbb::blocked_range<std::int64_t>& r) {
+          for (std::int64_t k = r.begin(); k != r.end(); ++k) body(k * grain, std::min(n, (k + 1) * grain));
+        },
+        tbb::simple_partitioner());
+  }
 };
 
+// Flush-to-zero in TBB: an arena captures the floating-point mode of the
+// thread that initializes it, and TBB applies that mode to every task run in
+// the arena, on any thread, restoring the thread's own mode afterwards
+// (oneTBB guide, "Floating-point Settings"). So the arena is initialized
+// inside FlushDenormals. (A task_scheduler_observer setting the mode on
+// scheduler entry does not work: TBB resets the mode to the arena's captured
+// one before each task. It also made LeakSanitizer report its proxy, which
+// TBB frees only when the worker that last saw it exits.)
 class TbbRunner final : public TaskRunner {
  public:
-  explicit TbbRunner(int threads) : arena_(threads), observer_(arena_) {}
+  explicit TbbRunner(int threads) : arena_(threads) {
+    FlushDenormals fp;
+    arena_.initialize();
+  }
 
   void run(const std::vector<NodeId>& initial, const NodeBody& body) override {
-    FlushDenormals fp;
     arena_.execute([&] {
       tbb::parallel_for_each(initial.begin(), initial.end(), [&](NodeId n, tbb::feeder<NodeId>& feeder) {
         const Spawn spawn = [&feeder](NodeId m) { feeder.add(m); };
@@ -87,22 +102,13 @@ class TbbRunner final : public TaskRunner {
   }
 
   void parallel_for(std::int64_t n, std::int64_t grain, const BlockBody& body) const override {
-    if (n <= 0) return;
-    if (grain <= 0 || n <= grain) return body(0, n);
-    const std::int64_t blocks = block_count(n, grain);
     // Called from inside a node, hence inside the arena: nested parallelism
     // shares the arena's workers with inter-node scheduling.
-    tbb::parallel_for(
-        tbb::blocked_range<std::int64_t>(0, blocks, 1),
-        [&](const tbb::blocked_range<std::int64_t>& r) {
-          for (std::int64_t k = r.begin(); k != r.end(); ++k) body(k * grain, std::min(n, (k + 1) * grain));
-        },
-        tbb::simple_partitioner());
+    tbb_parallel().parallel_for(n, grain, body);
   }
 
  private:
   tbb::task_arena arena_;
-  DenormalObserver observer_;
 };
 
 // --- plain std::thread pool (for ThreadSanitizer) ----------------------------
@@ -163,6 +169,11 @@ class ThreadRunner final : public TaskRunner {
 };
 
 }  // namespace
+
+const Parallel& tbb_parallel() {
+  static const TbbParallel parallel;
+  return parallel;
+}
 
 std::unique_ptr<TaskRunner> make_sequential_runner() { return std::make_unique<SequentialRunner>(); }
 std::unique_ptr<TaskRunner> make_tbb_runner(int threads) { return std::make_unique<TbbRunner>(threads); }

@@ -38,6 +38,5 @@ class FlushDenormals {
  private:
   unsigned saved_;
 };
-void set_flush_denormals_on_this_thread();
 
 }  // namespace attograd

@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
-#include <random>
+#include <algorithm>
+#include <cmath>
+#include <mutex>
 #include <string>
 
 #include <fmt/format.h>
@@ -11,81 +13,32 @@
 #include "engine/parameters.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/reduce.hpp"
-#include "ops/shape_ops.hpp"
+#include "tests/support/executor_graphs.hpp"
 #include "tests/support/op_check.hpp"
 
 using namespace attograd;
 using attograd::testing::check_close;
+using attograd::testing::FailOnValue;
+using attograd::testing::random_graph;
+using attograd::testing::run_random;
+using attograd::testing::RunResult;
 
 namespace {
 
-// A random DAG of several hundred nodes over (4, 8) tensors and broadcast
-// (8,) / (4, 1) parameters: every node picks random earlier nodes as inputs
-// (fan-out), ops mix broadcasting, reductions and reshapes.
-Expr random_graph(Graph& g, Expr x, std::uint32_t seed, int nodes) {
-  std::mt19937 rng(seed);
-  std::vector<Expr> pool{x};
-  for (int i = 0; i < 6; ++i) {
-    auto s = g.scope(fmt::format("p{}", i));
-    pool.push_back(parameter(g, "row", {8}, Init::uniform(0.5, 1.5)));
-    pool.push_back(parameter(g, "col", {4, 1}, Init::uniform(0.5, 1.5)));
-  }
-  auto pick = [&] { return pool[std::uniform_int_distribution<std::size_t>(0, pool.size() - 1)(rng)]; };
-  auto pick_full = [&] {
-    for (;;) {
-      Expr e = pick();
-      if (e.shape() == Shape{4, 8}) return e;
-    }
-  };
-  for (int i = 0; i < nodes; ++i) {
-    Expr a = pick_full(), b = pick();
-    Expr r;
-    switch (rng() % 8) {
-      case 0: r = a + b; break;
-      case 1: r = a - b; break;
-      case 2: r = a * b; break;
-      case 3: r = a / (b * b + scale(b, 0.0) + pool[1]); break;  // denominators stay >= 0.25
-      case 4: r = scale(relu(a), 0.5) + exp(scale(b, 0.1)); break;
-      case 5: r = a + mean(b, {0}, true); break;
-      case 6: r = reshape(transpose(reshape(a, {2, 16}), 0, 1), {4, 8}); break;
-      default: r = log(a * a + pool[1]); break;
-    }
-    pool.push_back(r);
-  }
-  // Sum everything unused so every node reaches the loss.
-  Expr total = sum(pool.back());
-  for (std::size_t i = pool.size() - 30; i < pool.size() - 1; ++i) total = total + scale(sum(pool[i]), 1e-3);
-  return total;
-}
-
-struct RunResult {
-  Tensor loss;
-  Tensor input_grad;
-  std::vector<Tensor> param_grads;
-};
-
-RunResult run_random(std::uint32_t seed, Backend backend, int threads) {
-  ParameterStore store(seed);
-  Graph g(&store);
-  Expr loss = random_graph(g, input(g, "x", {DType::f32, {4, 8}}, true), seed, 300);
-  Tensor x = Tensor::empty(DType::f32, {4, 8});
-  initialize(x, Init::uniform(-1, 1), seed);
-  Executor ex(backend, threads);
-  ex.forward(g, {{0, x}}, {loss.id});
-  ex.backward(loss.id);
-  RunResult r{ex.value(loss.id).clone(), ex.grad(0).clone(), {}};
-  for (const auto& p : store.all()) r.param_grads.push_back(p.grad.clone());
-  return r;
-}
-
-// Raises from a kernel when its input holds a given value.
-class FailOnValue final : public Op {
+// out = in * in, computed in parallel_for blocks of 256 elements.
+class SquareInBlocks final : public Op {
  public:
-  std::string name() const override { return "fail_on_value"; }
+  std::string name() const override { return "square_in_blocks"; }
   TensorType infer(std::span<const TensorType> in) const override { return in[0]; }
   Tensor forward(OpContext& c) const override {
-    if (c.input(0).to_vector()[0] == 13.0) throw std::runtime_error("unlucky input");
-    return c.input(0).clone();
+    const Tensor& x = c.input(0);
+    Tensor out = Tensor::empty(x.dtype(), x.shape());
+    const float* in = x.data<float>();
+    float* o = out.data<float>();
+    c.parallel_for(x.numel(), 256, [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t i = lo; i < hi; ++i) o[i] = in[i] * in[i];
+    });
+    return out;
   }
   std::vector<Tensor> backward(OpContext& c) const override { return {c.grad_output()}; }
 };
@@ -232,4 +185,22 @@ TEST_CASE("broadcast gradients are summed back to the input shape") {
   ex.backward(y.id);
   check_close(ex.grad(b.id), {2, 2, 2});
   check_close(ex.grad(c.id), {3, 3});
+}
+
+TEST_CASE("every backend flushes denormal results to zero, on every thread and in every parallel_for block") {
+  // (1e-20)^2 = 1e-40 is below float's smallest normal (1.2e-38): 0 with flush-to-zero.
+  Graph g;
+  Expr x = input(g, "x", {DType::f32, {64 * 256}});
+  std::vector<NodeId> squares;
+  for (int i = 0; i < 8; ++i) squares.push_back(g.add(std::make_shared<SquareInBlocks>(), {x}).id);
+  const Tensor tiny = Tensor::full(DType::f32, {64 * 256}, 1e-20);
+  for (auto [backend, threads] : {std::pair{Backend::sequential, 1}, {Backend::tbb, 1}, {Backend::tbb, 2},
+                                 {Backend::tbb, 4}, {Backend::threads, 4}}) {
+    INFO("backend " << static_cast<int>(backend) << ", threads " << threads);
+    Executor ex(backend, threads);
+    for (int run = 0; run < 3; ++run) {
+      ex.forward(g, {{x.id, tiny}}, squares);
+      for (NodeId n : squares) CHECK(ex.value(n).to_vector() == std::vector<double>(64 * 256, 0.0));
+    }
+  }
 }

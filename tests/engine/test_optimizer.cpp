@@ -138,20 +138,26 @@ TEST_CASE("optimizers update trainable parameters only") {
   }
 }
 
-TEST_CASE("optimizer updates are bit-identical for 1, 2 and 4 threads, in f32 and f64") {
+TEST_CASE("optimizer updates are bit-identical serially and on 1, 2 and 4 TBB threads, in f32 and f64") {
   for (DType dtype : {DType::f32, DType::f64}) {
     for (const char* name : {"sgd", "adam", "adamw"}) {
       INFO(name << " " << dtype_name(dtype));
+      // threads == 0: through a SerialParallel instead of TBB.
       auto run = [&](int threads) {
         ParameterStore store = random_store(dtype);
         auto opt = make_optimizer(name, name == std::string("sgd") ? Hyperparameters{{"momentum", 0.9}} : Hyperparameters{});
-        tbb::task_arena(threads).execute([&] {
-          for (int s = 0; s < 3; ++s) opt->step(store, 1e-2);
-        });
+        if (threads == 0) {
+          for (int s = 0; s < 3; ++s) opt->step(store, 1e-2, SerialParallel());
+        } else {
+          tbb::task_arena(threads).execute([&] {
+            for (int s = 0; s < 3; ++s) opt->step(store, 1e-2);
+          });
+        }
         return store;
       };
       const ParameterStore one = run(1);
-      for (int threads : {2, 4}) {
+      for (int threads : {0, 2, 4}) {
+        INFO("threads " << threads);
         const ParameterStore many = run(threads);
         for (std::size_t i = 0; i < one.size(); ++i) {
           CHECK(many.all()[i].value.bit_equal(one.all()[i].value));
@@ -220,13 +226,14 @@ TEST_CASE("clip_grad_norm sums squares in double and ignores frozen parameters")
   CHECK(store.at("big").grad.at({1}) == 1.0);
 }
 
-TEST_CASE("the gradient norm is bit-identical for 1, 2 and 4 threads") {
+TEST_CASE("the gradient norm is bit-identical serially and for 1, 2 and 4 threads") {
   const ParameterStore store = random_store(DType::f32);
   double norms[3];
   int k = 0;
   for (int threads : {1, 2, 4}) tbb::task_arena(threads).execute([&] { norms[k++] = grad_norm(store); });
   CHECK(norms[0] == norms[1]);
   CHECK(norms[0] == norms[2]);
+  CHECK(norms[0] == grad_norm(store, SerialParallel()));
 }
 
 TEST_CASE("gradients accumulate over backward calls until zero_grad, and scale_grads averages them") {
