@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "engine/error.hpp"
+#include "engine/storage_pool.hpp"
 
 namespace attograd {
 namespace {
@@ -26,12 +27,11 @@ void count_alloc(std::int64_t bytes) {
 std::shared_ptr<std::byte> allocate(std::size_t bytes) {
   // aligned_alloc wants a multiple of the alignment; never ask for 0 bytes.
   const std::size_t rounded = std::max<std::size_t>(kAlignment, (bytes + kAlignment - 1) / kAlignment * kAlignment);
-  void* p = std::aligned_alloc(kAlignment, rounded);
-  if (p == nullptr) throw Error(fmt::format("[tensor] out of memory allocating {} bytes", bytes));
+  void* p = pool_acquire(rounded);
   count_alloc(static_cast<std::int64_t>(rounded));
   return {static_cast<std::byte*>(p), [rounded](std::byte* q) {
             g_live.fetch_sub(static_cast<std::int64_t>(rounded), std::memory_order_relaxed);
-            std::free(q);
+            pool_release(q, rounded);
           }};
 }
 
