@@ -15,6 +15,12 @@ namespace attograd {
 // Four 32-bit random words for (key, counter_hi, counter_lo).
 std::array<std::uint32_t, 4> philox(std::uint64_t key, std::uint64_t counter_hi, std::uint64_t counter_lo);
 
+// The same words for `count` consecutive counters: out[4*j .. 4*j+3] =
+// philox(key, counter_hi, first + j). Computes many counters at once in SIMD
+// lanes (AVX2 where the CPU has it): dropout masks are made this way.
+void philox_block(std::uint64_t key, std::uint64_t counter_hi, std::uint64_t first, std::int64_t count,
+                  std::uint32_t* out);
+
 // Uniform in [0, 1) with 24 random bits (exactly representable in float).
 inline float uniform01(std::uint32_t bits) { return static_cast<float>(bits >> 8) * (1.0f / 16777216.0f); }
 // Uniform in [0, 1) with 53 random bits from two words.

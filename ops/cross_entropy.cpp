@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include <fmt/format.h>
@@ -10,6 +11,7 @@
 #include "engine/error.hpp"
 #include "engine/registry.hpp"
 #include "ops/row_kernels.hpp"
+#include "ops/vec_math.hpp"
 
 namespace attograd {
 namespace {
@@ -23,6 +25,12 @@ using kernels::parallel_rows;
 // Both terms are >= 0. Sums are carried in double.
 template <class T>
 double row_loss(const T* x, std::int64_t V, std::int64_t target, double eps, double& lse) {
+  if constexpr (std::is_same_v<T, float>) {  // SIMD lanes, fixed reduction order
+    const float m = vec::max(x, V);
+    const double sum_x = vec::sum(x, V), s = vec::exp_shifted(x, V, m, nullptr);
+    lse = static_cast<double>(m) + std::log(s);
+    return (1 - eps) * (lse - static_cast<double>(x[target])) + eps * (lse - sum_x / static_cast<double>(V));
+  }
   T m = x[0];
   double sum_x = 0;
   for (std::int64_t v = 0; v < V; ++v) {
@@ -39,8 +47,11 @@ double row_loss(const T* x, std::int64_t V, std::int64_t target, double eps, dou
 template <class T>
 void row_grad(const T* x, T* dx, std::int64_t V, std::int64_t target, double eps, double lse, T scale) {
   const T smooth = static_cast<T>(eps / static_cast<double>(V));
-  for (std::int64_t v = 0; v < V; ++v)
-    dx[v] = (std::exp(static_cast<T>(static_cast<double>(x[v]) - lse)) - smooth) * scale;
+  if constexpr (std::is_same_v<T, float>)
+    vec::exp_shifted_affine(x, V, static_cast<float>(lse), smooth, scale, dx);
+  else
+    for (std::int64_t v = 0; v < V; ++v)
+      dx[v] = (std::exp(static_cast<T>(static_cast<double>(x[v]) - lse)) - smooth) * scale;
   dx[target] -= static_cast<T>(1 - eps) * scale;
 }
 

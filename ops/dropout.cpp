@@ -16,6 +16,8 @@ namespace {
 // Elements per parallel block: a multiple of 4, so every Philox call (4 words,
 // one per element) falls inside one block.
 constexpr std::int64_t kGrain = 1 << 14;
+// Elements whose Philox words are made at once (a multiple of 4 dividing kGrain).
+constexpr std::int64_t kChunk = 1024;
 
 // out[i] = in[i] * scale if element i is kept, else 0. Element i is kept when
 // word i % 4 of philox(key, step, i / 4) is >= threshold = p * 2^32, which
@@ -28,9 +30,10 @@ void apply_mask(const OpContext& c, const T* in, T* out, std::int64_t n, double 
   const auto threshold = static_cast<std::uint32_t>(std::ldexp(p, 32));
   const T scale = static_cast<T>(1.0 / (1.0 - p));
   c.parallel_for(n, kGrain, [&](std::int64_t lo, std::int64_t hi) {
-    for (std::int64_t i = lo; i < hi; i += 4) {
-      const auto words = philox(key, step, static_cast<std::uint64_t>(i / 4));
-      const std::int64_t m = std::min<std::int64_t>(4, hi - i);
+    std::uint32_t words[kChunk];  // one word per element of the chunk
+    for (std::int64_t i = lo; i < hi; i += kChunk) {
+      const std::int64_t m = std::min<std::int64_t>(kChunk, hi - i);
+      philox_block(key, step, static_cast<std::uint64_t>(i / 4), (m + 3) / 4, words);
       for (std::int64_t j = 0; j < m; ++j) out[i + j] = words[j] >= threshold ? in[i + j] * scale : T(0);
     }
   });

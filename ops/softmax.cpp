@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -13,6 +14,7 @@
 #include "engine/error.hpp"
 #include "engine/registry.hpp"
 #include "ops/mask.hpp"
+#include "ops/vec_math.hpp"
 
 namespace attograd {
 namespace {
@@ -56,8 +58,33 @@ struct MaskRows {
 // One row of n elements at stride s. keep (null: no mask) says which
 // positions count. Subtracting the row max makes every exponent <= 0, so
 // exp never overflows and the sum is >= 1 (the max contributes exp(0)).
+// The same row when it is contiguous float (the attention case): the max,
+// exp and sum run in SIMD lanes (ops/vec_math.hpp). False if not applicable.
+inline bool softmax_row_simd(const float* x, float* y, std::int64_t n, std::int64_t s, const float* keep,
+                             std::int64_t ks, bool log) {
+  if (s != 1 || (keep && ks != 1)) return false;
+  const float max = keep ? vec::max_masked(x, keep, n) : vec::max(x, n);
+  if (keep && max == -std::numeric_limits<float>::infinity() && std::all_of(keep, keep + n, [](float k) {
+        return k == 0.0f;
+      })) {
+    std::fill_n(y, n, 0.0f);  // every position masked
+    return true;
+  }
+  const double sum = keep ? vec::exp_shifted_masked(x, keep, n, max, y) : vec::exp_shifted(x, n, max, log ? nullptr : y);
+  if (log) {
+    const float log_sum = static_cast<float>(std::log(sum));
+    for (std::int64_t j = 0; j < n; ++j) y[j] = (x[j] - max) - log_sum;
+  } else {
+    const float inv = static_cast<float>(1.0 / sum);
+    for (std::int64_t j = 0; j < n; ++j) y[j] *= inv;
+  }
+  return true;
+}
+
 template <class T>
 void softmax_row(const T* x, T* y, std::int64_t n, std::int64_t s, const T* keep, std::int64_t ks, bool log) {
+  if constexpr (std::is_same_v<T, float>)
+    if (softmax_row_simd(x, y, n, s, keep, ks, log)) return;
   T max = -std::numeric_limits<T>::infinity();
   bool any = false;
   for (std::int64_t j = 0; j < n; ++j)

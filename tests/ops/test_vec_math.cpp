@@ -1,0 +1,100 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "ops/vec_math.hpp"
+
+using namespace attograd;
+
+namespace {
+
+// Distance in units in the last place between two finite floats of one sign.
+std::int64_t ulps(float a, float b) {
+  std::int32_t ia, ib;
+  std::memcpy(&ia, &a, 4);
+  std::memcpy(&ib, &b, 4);
+  return std::abs(static_cast<std::int64_t>(ia) - static_cast<std::int64_t>(ib));
+}
+
+std::vector<float> ramp(std::int64_t n, float lo, float hi) {
+  std::vector<float> x(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i)
+    x[static_cast<std::size_t>(i)] = lo + (hi - lo) * static_cast<float>(i) / static_cast<float>(std::max<std::int64_t>(n - 1, 1));
+  return x;
+}
+
+}  // namespace
+
+TEST_CASE("vec::exp_shifted is within 3 ulp of std::exp on [-87, 88] and sums what it writes") {
+  const std::vector<float> x = ramp(200001, -87.0f, 88.0f);
+  std::vector<float> e(x.size());
+  const double sum = vec::exp_shifted(x.data(), static_cast<std::int64_t>(x.size()), 0.0f, e.data());
+  std::int64_t worst = 0;
+  double reference = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    worst = std::max(worst, ulps(e[i], std::exp(x[i])));
+    reference += static_cast<double>(e[i]);
+  }
+  CHECK(worst <= 3);
+  CHECK(sum == doctest::Approx(reference).epsilon(1e-6));
+}
+
+TEST_CASE("vec::exp_shifted gives 0 below the normal range, stays finite above it, and keeps NaN") {
+  const float in[] = {-88.0f, -1e4f, -std::numeric_limits<float>::infinity(), 1e4f,
+                      std::numeric_limits<float>::quiet_NaN()};
+  float out[5];
+  vec::exp_shifted(in, 5, 0.0f, out);
+  CHECK(out[0] == 0.0f);
+  CHECK(out[1] == 0.0f);
+  CHECK(out[2] == 0.0f);
+  CHECK(std::isfinite(out[3]));
+  CHECK(out[3] > 1e38f);
+  CHECK(std::isnan(out[4]));
+}
+
+TEST_CASE("vec::max, sum and the masked forms agree with plain loops for every length and tail") {
+  for (std::int64_t n = 1; n <= 70; ++n) {
+    std::vector<float> x(static_cast<std::size_t>(n)), keep(static_cast<std::size_t>(n));
+    for (std::int64_t i = 0; i < n; ++i) {
+      x[static_cast<std::size_t>(i)] = std::sin(static_cast<float>(i) * 1.7f) * 10.0f;
+      keep[static_cast<std::size_t>(i)] = (i % 3 == 1) ? 0.0f : 1.0f;
+    }
+    float max = x[0], max_kept = -std::numeric_limits<float>::infinity();
+    double sum = 0, sum_abs = 0, sum_kept = 0;
+    for (std::int64_t i = 0; i < n; ++i) {
+      const float v = x[static_cast<std::size_t>(i)];
+      max = std::max(max, v);
+      sum += v;
+      sum_abs += std::abs(v);
+      if (keep[static_cast<std::size_t>(i)] != 0) max_kept = std::max(max_kept, v);
+    }
+    CHECK(vec::max(x.data(), n) == max);
+    CHECK(vec::max_masked(x.data(), keep.data(), n) == max_kept);
+    CHECK(std::abs(vec::sum(x.data(), n) - sum) <= 1e-12 * sum_abs);
+    std::vector<float> e(static_cast<std::size_t>(n));
+    const double s = vec::exp_shifted_masked(x.data(), keep.data(), n, max_kept, e.data());
+    for (std::int64_t i = 0; i < n; ++i) {
+      const float v = x[static_cast<std::size_t>(i)];
+      if (keep[static_cast<std::size_t>(i)] == 0) {
+        CHECK(e[static_cast<std::size_t>(i)] == 0.0f);
+      } else {
+        CHECK(e[static_cast<std::size_t>(i)] == doctest::Approx(std::exp(v - max_kept)).epsilon(1e-6));
+        sum_kept += static_cast<double>(e[static_cast<std::size_t>(i)]);
+      }
+    }
+    CHECK(s == doctest::Approx(sum_kept).epsilon(1e-6));
+  }
+}
+
+TEST_CASE("vec::exp_shifted_affine computes (exp(x - shift) - sub) * scale") {
+  const float x[] = {0.0f, 1.0f, -2.0f};
+  float out[3];
+  vec::exp_shifted_affine(x, 3, 1.0f, 0.25f, 2.0f, out);
+  CHECK(out[0] == doctest::Approx((std::exp(-1.0) - 0.25) * 2.0));
+  CHECK(out[1] == doctest::Approx((1.0 - 0.25) * 2.0));
+  CHECK(out[2] == doctest::Approx((std::exp(-3.0) - 0.25) * 2.0));
+}
