@@ -257,6 +257,7 @@ def train(args):
         "mode": "train", "engine": "torch-" + args.variant, "config": args.config,
         "model": model_json(args.config), "threads": args.threads,
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""), "torch_version": torch.__version__,
+        "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", ""),
         "warmup_steps": args.warmup_steps, "steps": args.steps, "step_times_s": times,
         "median_s": median, "min_s": ordered[0], "max_s": ordered[-1],
         "cpu_times_s": cpu_times, "median_cpu_s": median_of(cpu_times),
@@ -284,6 +285,11 @@ def main():
         parser.error("--threads, --steps and --warmup-steps must be >= 1")
     if args.omp_wait_policy:
         os.environ["OMP_WAIT_POLICY"] = args.omp_wait_policy
+    # torch.set_num_threads limits torch's OpenMP pool only; Debian's torch
+    # calls OpenBLAS (pthreads build), whose own pool would otherwise use
+    # every core: a "1 thread" run used 2 CPU-seconds per second. Same
+    # thread count as attograd means the same number of cores for both.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", str(args.threads))
     print(json.dumps(train(args)))
 
 
