@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -9,6 +10,7 @@
 #include "engine/error.hpp"
 #include "engine/registry.hpp"
 #include "engine/rng.hpp"
+#include "ops/vec_math.hpp"
 
 namespace attograd {
 namespace {
@@ -23,6 +25,17 @@ constexpr std::int64_t kChunk = 1024;
 // word i % 4 of philox(key, step, i / 4) is >= threshold = p * 2^32, which
 // happens with probability 1 - p (to within 2^-32). Forward passes x as `in`,
 // backward passes the output gradient: the same mask both times.
+// out[j] = in[j] * scale where words[j] >= threshold, else 0
+// (float: SIMD lanes, ops/vec_math.hpp).
+template <class T>
+void keep_where(const std::uint32_t* words, std::uint32_t threshold, T scale, const T* in, T* out, std::int64_t m) {
+  if constexpr (std::is_same_v<T, float>) {
+    vec::keep_where(words, threshold, scale, in, out, m);
+  } else {
+    for (std::int64_t j = 0; j < m; ++j) out[j] = words[j] >= threshold ? in[j] * scale : T(0);
+  }
+}
+
 template <class T>
 void apply_mask(const OpContext& c, const T* in, T* out, std::int64_t n, double p) {
   const std::uint64_t key = mix_keys(c.seed(), static_cast<std::uint64_t>(c.node_id()));
@@ -34,7 +47,7 @@ void apply_mask(const OpContext& c, const T* in, T* out, std::int64_t n, double 
     for (std::int64_t i = lo; i < hi; i += kChunk) {
       const std::int64_t m = std::min<std::int64_t>(kChunk, hi - i);
       philox_block(key, step, static_cast<std::uint64_t>(i / 4), (m + 3) / 4, words);
-      for (std::int64_t j = 0; j < m; ++j) out[i + j] = words[j] >= threshold ? in[i + j] * scale : T(0);
+      keep_where(words, threshold, scale, in + i, out + i, m);
     }
   });
 }

@@ -142,6 +142,20 @@ struct Acc {
   }
 }
 
+using U8 = std::uint32_t __attribute__((vector_size(32)));
+
+[[gnu::always_inline]] inline void keep_where_body(const std::uint32_t* words, std::uint32_t threshold, float scale,
+                                                   const float* in, float* out, std::int64_t n) {
+  std::int64_t i = 0;
+  for (; i + kW <= n; i += kW) {
+    U8 w;
+    std::memcpy(&w, words + i, sizeof w);
+    const F8 kept = load(in + i, kW, 0.0f) * splat(scale);
+    store(out + i, w >= (U8{} + threshold) ? kept : splat(0.0f), kW);
+  }
+  for (; i < n; ++i) out[i] = words[i] >= threshold ? in[i] * scale : 0.0f;
+}
+
 // Each kernel twice, for AVX2 and for baseline x86-64; the first call picks
 // the one this CPU runs.
 bool has_avx2() {
@@ -163,6 +177,10 @@ ATTOGRAD_VEC_KERNEL(double, exp_shifted_masked,
 ATTOGRAD_VEC_KERNEL(void, exp_shifted_affine,
                     (const float* x, std::int64_t n, float shift, float sub, float scale, float* out),
                     (x, n, shift, sub, scale, out))
+ATTOGRAD_VEC_KERNEL(void, keep_where,
+                    (const std::uint32_t* words, std::uint32_t threshold, float scale, const float* in, float* out,
+                     std::int64_t n),
+                    (words, threshold, scale, in, out, n))
 #undef ATTOGRAD_VEC_KERNEL
 
 }  // namespace
@@ -181,6 +199,11 @@ double exp_shifted_masked(const float* x, const float* keep, std::int64_t n, flo
 void exp_shifted_affine(const float* x, std::int64_t n, float shift, float sub, float scale, float* out) {
   has_avx2() ? exp_shifted_affine_avx2(x, n, shift, sub, scale, out)
              : exp_shifted_affine_base(x, n, shift, sub, scale, out);
+}
+
+void keep_where(const std::uint32_t* words, std::uint32_t threshold, float scale, const float* in, float* out,
+                std::int64_t n) {
+  has_avx2() ? keep_where_avx2(words, threshold, scale, in, out, n) : keep_where_base(words, threshold, scale, in, out, n);
 }
 
 }  // namespace attograd::vec

@@ -28,4 +28,8 @@ float max_masked(const float* x, const float* keep, std::int64_t n);
 // out[i] = (exp(x[i] - shift) - sub) * scale.
 void exp_shifted_affine(const float* x, std::int64_t n, float shift, float sub, float scale, float* out);
 
+// out[i] = in[i] * scale where words[i] >= threshold, else 0 (dropout).
+void keep_where(const std::uint32_t* words, std::uint32_t threshold, float scale, const float* in, float* out,
+                std::int64_t n);
+
 }  // namespace attograd::vec

@@ -98,3 +98,20 @@ TEST_CASE("vec::exp_shifted_affine computes (exp(x - shift) - sub) * scale") {
   CHECK(out[1] == doctest::Approx((1.0 - 0.25) * 2.0));
   CHECK(out[2] == doctest::Approx((std::exp(-3.0) - 0.25) * 2.0));
 }
+
+TEST_CASE("vec::keep_where keeps and scales exactly the elements whose word reaches the threshold") {
+  for (std::int64_t n : {1, 7, 8, 9, 33}) {
+    std::vector<std::uint32_t> words(static_cast<std::size_t>(n));
+    std::vector<float> in(static_cast<std::size_t>(n)), out(static_cast<std::size_t>(n), -1.0f);
+    for (std::int64_t i = 0; i < n; ++i) {
+      words[static_cast<std::size_t>(i)] = static_cast<std::uint32_t>(i) * 0x9E3779B9u;  // spread over 2^32
+      in[static_cast<std::size_t>(i)] = static_cast<float>(i) - 3.5f;
+    }
+    const std::uint32_t threshold = 0x80000000u;
+    vec::keep_where(words.data(), threshold, 2.0f, in.data(), out.data(), n);
+    for (std::int64_t i = 0; i < n; ++i) {
+      const auto k = static_cast<std::size_t>(i);
+      CHECK(out[k] == (words[k] >= threshold ? in[k] * 2.0f : 0.0f));
+    }
+  }
+}
