@@ -26,10 +26,18 @@ void pin_blas_to_one_thread() {
   std::call_once(once, [] { openblas_set_num_threads(1); });
 }
 
-// Work split: fixed blocks of kRowBlock output rows per GEMM (the split never
-// depends on the thread count), grouped so one task does >= kTaskFlops.
-constexpr std::int64_t kRowBlock = 128;
+// Work split: fixed blocks of output rows per GEMM (the split depends on the
+// sizes only, never on the thread count), grouped so one task does >=
+// kTaskFlops. A single product with few rows (the copy task's 300-row
+// linears) gets smaller blocks, about 8 of them, so both cores have work.
+constexpr std::int64_t kRowBlock = 128, kMinRowBlock = 32;
 constexpr double kTaskFlops = 2e6;
+
+std::int64_t row_block(std::int64_t m, std::int64_t batch_count) {
+  if (batch_count > 1) return kRowBlock;  // the batch gives the parallelism
+  const std::int64_t eighth = (m + 7) / 8;
+  return std::clamp((eighth + 15) / 16 * 16, kMinRowBlock, kRowBlock);
+}
 
 void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a, std::int64_t lda,
           const float* b, std::int64_t ldb, float* c) {
@@ -75,7 +83,7 @@ std::int64_t batch_offset(std::int64_t index, const Shape& batch, const Shape& s
 }
 
 // out (batch..., M, N) = op(x) @ op(y) for every batch entry, one GEMM per
-// block of kRowBlock rows. Row block [r0, r0+rows) of op(x) starts at row r0
+// block of row_block() rows. Row block [r0, r0+rows) of op(x) starts at row r0
 // of X, or column r0 of X when transposed: no copy either way.
 template <class T>
 void batched_gemm(const OpContext& ctx, const Operand<T>& x, const Operand<T>& y, T* out, const Shape& batch) {
@@ -86,15 +94,15 @@ void batched_gemm(const OpContext& ctx, const Operand<T>& x, const Operand<T>& y
     return;
   }
   pin_blas_to_one_thread();
-  const std::int64_t blocks = (m + kRowBlock - 1) / kRowBlock;
-  const double block_flops = 2.0 * double(std::min(m, kRowBlock)) * double(n) * double(k);
+  const std::int64_t rb = row_block(m, count), blocks = (m + rb - 1) / rb;
+  const double block_flops = 2.0 * double(std::min(m, rb)) * double(n) * double(k);
   const auto grain = std::max<std::int64_t>(1, std::int64_t(kTaskFlops / block_flops));
   ctx.parallel_for(count * blocks, grain, [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t task = lo; task < hi; ++task) {
-      const std::int64_t b = task / blocks, r0 = (task % blocks) * kRowBlock;
+      const std::int64_t b = task / blocks, r0 = (task % blocks) * rb;
       const T* xs = x.data + batch_offset(b, batch, x.strides) + (x.trans ? r0 : r0 * x.cols);
       const T* ys = y.data + batch_offset(b, batch, y.strides);
-      gemm(x.trans, y.trans, std::min(kRowBlock, m - r0), n, k, xs, x.cols, ys, y.cols, out + (b * m + r0) * n);
+      gemm(x.trans, y.trans, std::min(rb, m - r0), n, k, xs, x.cols, ys, y.cols, out + (b * m + r0) * n);
     }
   });
 }
