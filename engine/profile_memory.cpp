@@ -11,7 +11,8 @@
 //
 // What the replay cannot see: tensors an op saves for its backward, kernel
 // temporaries, and outputs that alias an input (a reshape) or gradients that
-// alias the incoming one (add returns it twice) — counted as separate buffers.
+// alias the incoming one (add returns it twice) — counted as separate buffers —
+// and the inputs a run with check_numerics keeps for its error report.
 // The process-wide count of live tensor bytes sampled at every node's end is
 // reported next to it as `measured_peak_bytes`.
 #include <algorithm>
