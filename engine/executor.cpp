@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "engine/error.hpp"
+#include "engine/numerics.hpp"
 #include "engine/runners.hpp"
 
 namespace attograd {
@@ -58,18 +59,17 @@ std::int64_t now_ns() {
   }
 }
 
-void check_numerics(const Graph& g, NodeId n, Phase phase, const Tensor& t, const char* what) {
-  if (!t.defined() || !t.has_non_finite()) return;
-  const Node& node = g.node(n);
-  throw NumericsError(fmt::format("[numerics] {} of node {} '{}' (op {}) has NaN or Inf in its {} {}",
-                                  phase_name(phase), n, node.label, node.op->name(), what, to_string(t.shape())),
-                      n, node.op->name(), node.label, phase_name(phase));
-}
-
 std::unique_ptr<std::atomic<int>[]> counters(std::size_t n) {
   auto c = std::make_unique<std::atomic<int>[]>(n);
   for (std::size_t i = 0; i < n; ++i) c[i].store(0, std::memory_order_relaxed);
   return c;
+}
+
+// What a node reads, for the numerics report.
+NumericsInputs read_by(const Executor::State& s, const Node& node, const Tensor* grad_output) {
+  NumericsInputs read{{}, grad_output};
+  for (NodeId in : node.inputs) read.inputs.push_back(&s.values[in]);
+  return read;
 }
 
 // Runs one pass; an observer hears of it before and after (also on failure).
@@ -158,8 +158,9 @@ void Executor::forward(const Graph& graph, const Feeds& feeds, const std::vector
     if (node.inputs.empty()) s.keep[i] = 1;  // leaves alias stored tensors; they cost nothing
     if (options.retain_for_backward && s.grad_reachable[i]) {
       if (node.op->backward_reads_output()) s.keep[i] = 1;
+      // The numerics check reports every input of a failing backward.
       for (std::size_t slot = 0; slot < node.inputs.size(); ++slot)
-        if (node.op->backward_reads_input(slot)) s.keep[node.inputs[slot]] = 1;
+        if (node.op->backward_reads_input(slot) || options.check_numerics) s.keep[node.inputs[slot]] = 1;
     }
     int uses = 0;
     for (auto [c, slot] : s.consumers[i]) uses += s.needed[c];
@@ -189,7 +190,8 @@ void Executor::forward(const Graph& graph, const Feeds& feeds, const std::vector
         throw Error(fmt::format("[{}] forward returned {}{}, but the node's type is {}", node.op->name(),
                                 out.defined() ? dtype_name(out.dtype()) : "nothing", to_string(out.shape()),
                                 to_string(node.type)));
-      if (options.check_numerics) check_numerics(graph, id, Phase::forward, out, "output");
+      if (options.check_numerics && out.has_non_finite())
+        throw_numerics_error(graph, id, Phase::forward, out, "output", read_by(s, node, nullptr));
       s.values[id] = std::move(out);
     } catch (...) {
       rethrow_for_node(graph, id, Phase::forward);
@@ -330,7 +332,9 @@ void Executor::backward(NodeId output, Tensor seed) {
                                     node.op->name(), slot, to_string(g.shape()), to_string(want.shape)));
           g = sum_to_shape(g, want.shape);
         }
-        if (s.options.check_numerics) check_numerics(graph, id, Phase::backward, g, "gradient");
+        if (s.options.check_numerics && g.has_non_finite())
+          throw_numerics_error(graph, id, Phase::backward, g, fmt::format("gradient for input {}", slot),
+                               read_by(s, node, &grad));
         bytes_out += static_cast<std::int64_t>(g.nbytes());
         s.grad_parts[in][s.edge_position[id][slot]] = std::move(g);
       }

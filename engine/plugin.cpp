@@ -136,7 +136,10 @@ std::string describe_inputs(const OpSample& sample) {
   return "(inputs " + out + ")";
 }
 
+// Every sample must pass, and together they must compare at least one
+// element: a gradcheck of nothing passes whatever the backward computes.
 void check_gradients(const OpSchema& op, const std::string& path) {
+  int checked = 0;
   for (std::size_t i = 0; i < op.samples.size(); ++i) {
     const OpSample& sample = op.samples[i];
     auto build = [&](Graph& g, const std::vector<Expr>& x) { return g.add(op.factory(sample.attributes), x); };
@@ -149,7 +152,12 @@ void check_gradients(const OpSchema& op, const std::string& path) {
     if (!r.ok)
       refuse(path,
              fmt::format("op '{}' fails gradcheck on sample {} {}:\n{}", op.name, i, describe_inputs(sample), r.report));
+    checked += r.checked;
   }
+  if (checked == 0)
+    refuse(path, fmt::format("op '{}': its samples check no gradient (no sample has a differentiable, non-empty "
+                             "floating input or parameter); declare one whose gradient gradcheck can compare",
+                             op.name));
 }
 
 }  // namespace

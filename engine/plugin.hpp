@@ -15,7 +15,9 @@
 //   4. registration returns without throwing;
 //   5. every op has a name, a factory and at least one sample, and its name is
 //      neither taken in the registry nor repeated within the plugin;
-//   6. every op passes gradcheck (f64, engine/gradcheck.hpp) on each sample.
+//   6. every op passes gradcheck (f64, engine/gradcheck.hpp) on each sample,
+//      and its samples compare at least one gradient element (a gradcheck of
+//      no differentiable element would pass any backward).
 // Otherwise load_plugin throws PluginError("[plugin] <path>: <what>"), the
 // library is closed again and the registry is unchanged. A loaded plugin
 // stays loaded for the life of the process (its ops may be in use anywhere).

@@ -11,7 +11,8 @@
 //
 // What the replay cannot see: tensors an op saves for its backward, kernel
 // temporaries, and outputs that alias an input (a reshape) or gradients that
-// alias the incoming one (add returns it twice) — counted as separate buffers.
+// alias the incoming one (add returns it twice) — counted as separate buffers —
+// and the inputs a run with check_numerics keeps for its error report.
 // The process-wide count of live tensor bytes sampled at every node's end is
 // reported next to it as `measured_peak_bytes`.
 #include <algorithm>
@@ -179,6 +180,23 @@ void Replay::backward_end(NodeId n) {
   if (!node.inputs.empty() && !target) set(values, n, 0);
 }
 
+// The nodes that allocated the most in the step, largest first.
+std::string format_allocations(std::vector<NodeMemory> nodes, std::size_t max_rows) {
+  std::erase_if(nodes, [](const NodeMemory& n) { return n.allocated_bytes() == 0; });
+  std::stable_sort(nodes.begin(), nodes.end(),
+                   [](const NodeMemory& a, const NodeMemory& b) { return a.allocated_bytes() > b.allocated_bytes(); });
+  auto bytes = [](std::int64_t b) { return format_bytes(static_cast<double>(b)); };
+  std::vector<std::vector<std::string>> cells;
+  for (std::size_t i = 0; i < nodes.size() && i < max_rows; ++i) {
+    const NodeMemory& n = nodes[i];
+    cells.push_back({n.label, n.op, bytes(n.leaf ? 0 : n.forward_bytes), bytes(n.backward_bytes), bytes(n.allocated_bytes())});
+  }
+  std::string out = "allocated per node (value forward, gradients sent backward), largest first:\n";
+  out += render_table({"node", "op", "forward", "backward", "total"}, cells);
+  if (nodes.size() > max_rows) out += fmt::format("({} more nodes)\n", nodes.size() - max_rows);
+  return out;
+}
+
 }  // namespace
 
 MemoryReport memory_report(const Profile& p, int step) {
@@ -202,8 +220,11 @@ MemoryReport memory_report(const Profile& p, int step) {
   }
   for (std::size_t i = 0; i < g.size(); ++i) {
     if (!ran[i]) continue;
+    const Node& node = g.node(static_cast<NodeId>(i));
     per_node[i].node = static_cast<NodeId>(i);
-    per_node[i].label = g.node(static_cast<NodeId>(i)).label;
+    per_node[i].label = node.label;
+    per_node[i].op = node.op->name();
+    per_node[i].leaf = node.inputs.empty();
     r.per_node.push_back(std::move(per_node[i]));
   }
 
@@ -239,7 +260,7 @@ std::string format_memory_report(const MemoryReport& r, std::size_t max_rows) {
   }
   out += render_table({"tensor", "kind", "bytes", "of peak"}, cells);
   if (r.alive_at_peak.size() > max_rows) out += fmt::format("({} more tensors)\n", r.alive_at_peak.size() - max_rows);
-  return out;
+  return out + format_allocations(r.per_node, max_rows);
 }
 
 }  // namespace attograd

@@ -76,8 +76,12 @@ struct LiveTensor {
 struct NodeMemory {
   NodeId node = -1;
   std::string label;
+  std::string op;
+  bool leaf = false;                // parameter, input or constant: its value is resident, not allocated
   std::int64_t forward_bytes = 0;   // its value
   std::int64_t backward_bytes = 0;  // the gradients it sends to its inputs
+
+  std::int64_t allocated_bytes() const { return (leaf ? 0 : forward_bytes) + backward_bytes; }
 };
 
 struct MemoryReport {
@@ -93,6 +97,8 @@ struct MemoryReport {
 
 // step = -1: the last recorded step. Throws Error if there is no such step.
 MemoryReport memory_report(const Profile& p, int step = -1);
+// The peak and what is alive at it, then the nodes that allocated the most
+// (value + gradients sent, largest first); up to max_rows rows each.
 std::string format_memory_report(const MemoryReport& r, std::size_t max_rows = 20);
 
 // --- parallelism ----------------------------------------------------------------

@@ -54,5 +54,26 @@ TEST_CASE("a trained tiny copy model copies every held-out example exactly") {
   CHECK(r.output.find("exact match (greedy decoding) 100.00%") != std::string::npos);
 }
 
+TEST_CASE("--check-numerics lets a healthy model train to the end and stops a diverging one naming the node") {
+  const CliResult healthy = train_tiny("copy", {"--batch", "4", "--steps", "2", "--check-numerics"});
+  CHECK(contains(healthy.output, "trained 2 steps"));
+  CHECK(contains(healthy.output, "evaluation loss"));
+  CHECK_FALSE(contains(healthy.output, "[numerics]"));
+
+  // SGD at learning rate 1e5 overflows within a few steps.
+  std::vector<std::string> args{"train", "copy"};
+  for (const std::string& a : tiny_model()) args.push_back(a);
+  for (const char* a : {"--batch", "4", "--steps", "4", "--optimizer", "sgd", "--lr-schedule", "constant", "--lr", "1e5",
+                        "--check-numerics"})
+    args.push_back(a);
+  const CliResult diverged = run_attograd(args);
+  INFO(diverged.output);
+  CHECK(diverged.exit_code == 1);
+  CHECK(contains(diverged.output, "[numerics] "));
+  CHECK(contains(diverged.output, "(op "));
+  CHECK(contains(diverged.output, " NaN, "));
+  CHECK(contains(diverged.output, "\n  input 0, node "));
+}
+
 }  // namespace
 }  // namespace attograd::test

@@ -184,3 +184,11 @@ TEST_CASE_FIXTURE(HostRegistry, "a plugin op with a wrong backward is refused wi
   // Refusals leave the host able to load good plugins.
   CHECK(load_plugin(env_path("SWIGLU_PLUGIN"), registry).ops.size() == 1);
 }
+
+TEST_CASE_FIXTURE(HostRegistry, "a plugin op whose samples check no gradient is refused") {
+  // Its backward is wrong, but its only sample's input is not differentiable:
+  // the gradcheck compares nothing and would pass.
+  const std::string path = env_path("BROKEN_NOTHING_CHECKED");
+  check_refused(path, registry, "op 'unchecked_square': its samples check no gradient");
+  CHECK_FALSE(registry.contains("unchecked_square"));
+}

@@ -320,6 +320,49 @@ TEST_CASE("the memory report names the tensors alive at the peak") {
   CHECK_THROWS_AS(memory_report(prof.profile(), 5), Error);
 }
 
+TEST_CASE("the memory report lists the nodes that allocated the most, with label, op and bytes, largest first") {
+  // exp allocates its value (4000 B) and the gradient it sends x (4000 B);
+  // the sum its value (4 B) and the gradient it sends exp (4000 B); x is resident.
+  Graph g;
+  Expr x = input(g, "x", {DType::f32, {1000}}, true);
+  Expr e;
+  {
+    auto s = g.scope("big");
+    e = exp(x);
+  }
+  Expr total = sum(e);
+  Executor ex(Backend::sequential);
+  Profiler prof;
+  RunOptions o;
+  o.observer = &prof;
+  ex.forward(g, {{x.id, Tensor::zeros(DType::f32, {1000})}}, {total.id}, o);
+  ex.backward(total.id);
+  const MemoryReport m = memory_report(prof.profile());
+  REQUIRE(m.per_node.size() == 3);
+  CHECK(m.per_node[1].op == "exp");
+  CHECK(m.per_node[1].allocated_bytes() == 8000);
+  CHECK(m.per_node[0].leaf);
+  CHECK(m.per_node[0].allocated_bytes() == 0);
+
+  const std::string text = format_memory_report(m);
+  INFO(text);
+  const std::size_t heading = text.find("allocated per node");
+  REQUIRE(heading != std::string::npos);
+  std::vector<std::string> rows;  // the table's lines after its header and rule
+  std::istringstream lines(text.substr(heading));
+  for (std::string line; std::getline(lines, line);) rows.push_back(line);
+  REQUIRE(rows.size() == 5);
+  CHECK(rows[1].find("node") == 0);
+  CHECK(rows[1].find("total") != std::string::npos);
+  auto bytes = [](double b) { return profile_util::format_bytes(b); };
+  CHECK(rows[3] == fmt::format("big.exp  exp  {}  {}  {}", bytes(4000), bytes(4000), bytes(8000)));
+  CHECK(rows[4].find("sum") == 0);
+  CHECK(rows[4].find(bytes(4004)) != std::string::npos);  // leaves allocate nothing: no row for x
+
+  const std::string capped = format_memory_report(m, 1);
+  CHECK(capped.find("(1 more nodes)") != std::string::npos);
+}
+
 TEST_CASE("a training step's memory peak holds at least its largest value, and the alive tensors add up to it") {
   Toy t;
   const MemoryReport m = memory_report(profile_training(t, Backend::tbb, 2, 2));

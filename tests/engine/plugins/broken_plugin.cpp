@@ -41,7 +41,8 @@ class SquareOp final : public Op {
   bool wrong_;
 };
 
-[[maybe_unused]] OpSchema square(const std::string& name, bool wrong_backward = false) {
+// differentiable = false: the sample's input is fed but its gradient never checked.
+[[maybe_unused]] OpSchema square(const std::string& name, bool wrong_backward = false, bool differentiable = true) {
   OpSchema op;
   op.name = name;
   op.summary = "x^2";
@@ -50,6 +51,7 @@ class SquareOp final : public Op {
   };
   GradcheckInput x;
   x.shape = {2, 3};
+  x.differentiable = differentiable;
   op.samples = {OpSample{{x}, {}}};
   return op;
 }
@@ -88,6 +90,8 @@ ATTOGRAD_PLUGIN(registrar) {
   registrar.add(square("add"));  // a built-in op's name
 #elif defined(BROKEN_BAD_BACKWARD)
   registrar.add(square("bad_square", true));
+#elif defined(BROKEN_NOTHING_CHECKED)
+  registrar.add(square("unchecked_square", true, false));  // a wrong backward its sample never checks
 #elif defined(BROKEN_THROWING)
   throw std::runtime_error("the registrar exploded");
 #else
