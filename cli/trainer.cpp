@@ -1,6 +1,9 @@
 #include "cli/trainer.hpp"
 
+#include <unistd.h>
+
 #include <chrono>
+#include <filesystem>
 #include <optional>
 #include <sstream>
 
@@ -96,6 +99,18 @@ RunConfig run_config(const TrainOptions& options) {
   return options.resume.empty() ? config : resumed_config(options, config);
 }
 
+// --save is written after the first evaluation: check its directory before training.
+void check_save_path(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(path).parent_path().empty() ? fs::path(".") : fs::path(path).parent_path();
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    throw Error(fmt::format("[train] --save '{}': the directory '{}' does not exist", path, dir.string()));
+  if (fs::is_directory(path, ec)) throw Error(fmt::format("[train] --save '{}' is a directory, not a file", path));
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    throw Error(fmt::format("[train] --save '{}': the directory '{}' is not writable", path, dir.string()));
+}
+
 // The curves of this run (with --metrics: of the whole file, so a resumed
 // run's plot shows the steps before the resume too).
 void draw_curves(const TrainOptions& options, const MetricsWriter& metrics) {
@@ -125,6 +140,7 @@ void print_summary(const TrainSummary& s, const RunConfig& config, const TrainOp
 
 TrainSummary train(const TrainOptions& options) {
   if (!options.plot.empty()) check_drawing_path(options.plot);  // fail before the work, not after
+  if (!options.save.empty()) check_save_path(options.save);
   RunConfig config = run_config(options);
   auto trainee = make_trainee(config, options.threads);
   auto optimizer = optimizer_for(config);
