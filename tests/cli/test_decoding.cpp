@@ -1,6 +1,7 @@
 // Decoding in process: the incremental decoder (keys and values cached)
 // against the full-prefix oracle — same tokens, log-probabilities within
-// 1e-5, same beams — for both residual placements.
+// 1e-5, same beams — for both residual placements; and the GNMT length
+// penalty of beam search pulling the choice toward longer hypotheses.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -105,6 +106,43 @@ TEST_CASE("cached beam search gives the full-prefix hypotheses and scores (post-
         }
       }
     }
+}
+
+TEST_CASE("the GNMT length penalty divides by ((5 + len) / 6)^alpha and so favours longer hypotheses") {
+  auto task = make_task("numbers");
+  Seq2SeqModel model(*task, small(*task, NormPlacement::pre), 5, 2, 0.0);
+  // An untrained model whose end token is likely enough to end some beams early.
+  model.parameters().at("generator.bias").value.data<float>()[task->eos()] = 0.5f;
+  const TokenIds src = task->encode_source("40213");
+  auto search = [&](double alpha) {
+    DecodeOptions o;
+    o.beam = 4;
+    o.length_penalty = alpha;
+    return model.beam_search(src, o);
+  };
+  const std::vector<Hypothesis> plain = search(0.0), penalised = search(2.0);
+  for (const auto* beam : {&plain, &penalised}) {
+    const double alpha = beam == &plain ? 0.0 : 2.0;
+    for (std::size_t i = 0; i < beam->size(); ++i) {
+      const Hypothesis& h = (*beam)[i];
+      const double len = static_cast<double>(h.ids.size() - 1);
+      CHECK(h.score == doctest::Approx(h.log_prob / std::pow((5.0 + len) / 6.0, alpha)).epsilon(1e-12));
+      if (i > 0) CHECK((*beam)[i - 1].score >= h.score);
+    }
+  }
+  const Hypothesis& short_best = plain.front();
+  const Hypothesis& long_best = penalised.front();
+  CAPTURE(task->decode_target(short_best.ids));
+  CAPTURE(task->decode_target(long_best.ids));
+  // Without a penalty the most probable sequence wins; it is a short one.
+  CHECK(short_best.log_prob > long_best.log_prob);
+  CHECK(long_best.ids.size() > short_best.ids.size());
+  // With alpha = 2 the longer one scores higher, as the formula says it must.
+  auto score = [](const Hypothesis& h, double alpha) {
+    return h.log_prob / std::pow((5.0 + static_cast<double>(h.ids.size() - 1)) / 6.0, alpha);
+  };
+  CHECK(score(long_best, 2.0) > score(short_best, 2.0));
+  CHECK(score(long_best, 0.0) < score(short_best, 0.0));
 }
 
 }  // namespace
