@@ -168,6 +168,9 @@ RunConfig from_metadata(const std::map<std::string, std::string>& m, const std::
 RunConfig training_from_metadata(const std::map<std::string, std::string>& m, const std::string& path) {
   const MetadataReader r(m, path);
   RunConfig c = from_metadata(m, path);
+  if (!m.count("train.lr_schedule"))
+    throw FileError(fmt::format("[checkpoint] '{}' was written before checkpoints kept the training configuration "
+                                "(optimizer, schedule, ...): it can be evaluated and decoded, not resumed exactly", path));
   c.seed = r.unsigned_integer("seed");
   c.lr_schedule = r.text("train.lr_schedule");
   c.lr = r.number("train.lr");

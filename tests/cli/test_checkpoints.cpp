@@ -152,12 +152,23 @@ TEST_CASE("bad checkpoints are refused with a message naming the file and a non-
   const std::string reshaped = scratch("reshaped.safetensors");
   save_safetensors(reshaped, hacked.tensors, hacked.metadata);
 
+  // A checkpoint from before the training configuration was saved.
+  SafetensorsFile old = load_safetensors(good);
+  for (auto it = old.metadata.begin(); it != old.metadata.end();)
+    it = it->first.starts_with("train.") && it->first != "train.label_smoothing" && it->first != "train.batch" &&
+                 it->first != "train.steps"
+             ? old.metadata.erase(it)
+             : std::next(it);
+  const std::string before = scratch("before_train_config.safetensors");
+  save_safetensors(before, old.tensors, old.metadata);
+
   struct Case {
     std::vector<std::string> args;
     std::string named;
   };
   const std::vector<Case> cases{
       {{"decode", "copy", "--load", truncated, "--input", "1 2 3"}, truncated},
+      {{"train", "copy", "--resume", before, "--steps", "500"}, "can be evaluated and decoded, not resumed exactly"},
       {{"eval", "copy", "--load", garbage}, garbage},
       {{"decode", "copy", "--load", numbers, "--input", "1 2 3"}, "task 'numbers', not 'copy'"},
       {{"attention", "numbers", "--load", good, "--input", "12", "--out", scratch("x.svg")}, "task 'copy', not 'numbers'"},
@@ -177,6 +188,9 @@ TEST_CASE("bad checkpoints are refused with a message naming the file and a non-
     CHECK(contains(r.output, c.named));
     CHECK(contains(r.output, "attograd: error:"));
   }
+  const CliResult decoded = run_attograd({"decode", "copy", "--load", before, "--input", "1 2 3 4", "--threads", "1"});
+  INFO(decoded.output);
+  CHECK(decoded.exit_code == 0);  // older checkpoints still serve eval, decode and attention
 }
 
 }  // namespace
