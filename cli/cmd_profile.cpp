@@ -31,10 +31,9 @@ struct ProfileArgs {
 void run_profile(const ProfileArgs& a) {
   RunConfig config = resolve_config(a.train);
   config.steps = a.warmup + a.measured;
+  if (config.lr_schedule == "cosine") config.schedule_steps = config.steps;
   auto trainee = make_trainee(config, a.train.threads);
-  auto optimizer = make_optimizer(config.optimizer, config.optimizer == "sgd"
-                                                        ? Hyperparameters{{"momentum", config.beta1}}
-                                                        : Hyperparameters{{"beta1", config.beta1}, {"beta2", config.beta2}, {"eps", config.eps}});
+  auto optimizer = optimizer_for(config);
   Profiler profiler;
   fmt::print(stderr, "profiling {}: {} warm-up and {} measured training steps, {} threads\n", config.task, a.warmup,
              a.measured, a.train.threads == 0 ? std::string("all") : std::to_string(a.train.threads));

@@ -44,11 +44,19 @@ void add_train_command(CLI::App& app) {
   cmd->add_flag("--check-numerics", o->check_numerics, "stop at the first node producing NaN/Inf and name it");
   cmd->add_flag("--quiet", o->quiet, "no progress bar");
   cmd->add_option("--save", o->save, "write a checkpoint (safetensors) here at the end and after every evaluation");
-  cmd->add_option("--resume", o->resume, "continue from this checkpoint (exactly: same data, dropout, optimizer state)")
+  cmd->add_option("--resume", o->resume,
+                  "continue from this checkpoint exactly, with its model, data, seed, optimizer and schedule "
+                  "(only --steps/--epochs and output flags may change)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--metrics", o->metrics, "append one JSON object per step/evaluation to this file");
   cmd->add_option("--plot", o->plot, "draw the training curves here at the end (.svg or .png)");
-  cmd->callback([o] { train(*o); });
+  cmd->add_option("--data", o->data, "lm: the text to learn (default: /usr/share/common-licenses/GPL-3)")
+      ->check(CLI::ExistingFile);
+  cmd->callback([o, cmd] {
+    for (const CLI::Option* opt : cmd->get_options())
+      if (opt->count() > 0 && !opt->get_lnames().empty()) o->given.insert("--" + opt->get_lnames().front());
+    train(*o);
+  });
 }
 
 }  // namespace attograd

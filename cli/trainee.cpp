@@ -66,7 +66,10 @@ class LmTrainee final : public Trainee {
     return {loss, accuracy, static_cast<std::int64_t>(eval_.size()) * config_.batch * config_.context};
   }
   std::pair<std::string, std::string> demonstrate() override {
-    const std::string prompt = "The GNU General Public License ";
+    // The default corpus's opening words, or the held-out text's for a corpus without those letters.
+    std::string prompt = "The GNU General Public License ";
+    if (prompt.find_first_not_of(vocab_.alphabet()) != std::string::npos)
+      prompt = vocab_.decode({held_out_.begin(), held_out_.begin() + std::min<std::ptrdiff_t>(30, std::ssize(held_out_))});
     return {prompt, model_.sample(prompt, 120, 0.8, 10, config_.seed)};
   }
 

@@ -1,6 +1,9 @@
 #include "cli/trainer.hpp"
 
+#include <unistd.h>
+
 #include <chrono>
+#include <filesystem>
 #include <optional>
 #include <sstream>
 
@@ -8,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/progress.hpp"
+#include "cli/resume.hpp"
 #include "cli/run_config.hpp"
 #include "cli/trainee.hpp"
 #include "engine/checkpoint.hpp"
@@ -31,15 +35,10 @@ Schedule schedule_for(const RunConfig& c) {
                                   {"warmup", static_cast<double>(std::max<std::int64_t>(c.warmup, 1))}});
   if (c.lr_schedule == "cosine")
     return make_schedule("cosine", {{"lr", c.lr}, {"warmup", static_cast<double>(c.warmup)},
-                                    {"total", static_cast<double>(c.steps)}});
+                                    {"total", static_cast<double>(c.schedule_steps)}});
   if (c.lr_schedule == "inverse-sqrt")
     return make_schedule("inverse-sqrt", {{"lr", c.lr}, {"warmup", static_cast<double>(std::max<std::int64_t>(c.warmup, 1))}});
   return make_schedule(c.lr_schedule, {{"lr", c.lr}});
-}
-
-std::unique_ptr<Optimizer> optimizer_for(const RunConfig& c) {
-  if (c.optimizer == "sgd") return make_optimizer("sgd", {{"momentum", c.beta1}, {"weight_decay", c.weight_decay}});
-  return make_optimizer(c.optimizer, {{"beta1", c.beta1}, {"beta2", c.beta2}, {"eps", c.eps}, {"weight_decay", c.weight_decay}});
 }
 
 void save(const std::string& path, Trainee& t, const RunConfig& c, const Optimizer& opt, const Schedule& s,
@@ -56,6 +55,11 @@ void save(const std::string& path, Trainee& t, const RunConfig& c, const Optimiz
 }
 
 }  // namespace
+
+std::unique_ptr<Optimizer> optimizer_for(const RunConfig& c) {
+  if (c.optimizer == "sgd") return make_optimizer("sgd", {{"momentum", c.beta1}, {"weight_decay", c.weight_decay}});
+  return make_optimizer(c.optimizer, {{"beta1", c.beta1}, {"beta2", c.beta2}, {"eps", c.eps}, {"weight_decay", c.weight_decay}});
+}
 
 StepResult train_step(Trainee& trainee, Optimizer& optimizer, const RunConfig& config, std::int64_t step,
                       bool check_numerics, Profiler* profiler) {
@@ -89,19 +93,22 @@ StepResult train_step(Trainee& trainee, Optimizer& optimizer, const RunConfig& c
 
 namespace {
 
-// The configuration of the run; when resuming, the checkpoint's model and
-// data settings win over the command line's.
+// The configuration of the run; when resuming, the checkpoint's (cli/resume.hpp).
 RunConfig run_config(const TrainOptions& options) {
-  RunConfig config = resolve_config(options);
-  if (options.resume.empty()) return config;
-  const SafetensorsFile file = load_safetensors(options.resume);
-  const RunConfig saved = from_metadata(file.metadata, options.resume);
-  if (saved.task != config.task)
-    throw Error(fmt::format("[train] '{}' is a checkpoint of task '{}', not '{}'", options.resume, saved.task, config.task));
-  config.model = saved.model;
-  config.label_smoothing = saved.label_smoothing;
-  config.batch = saved.batch;
-  return config;
+  const RunConfig config = resolve_config(options);
+  return options.resume.empty() ? config : resumed_config(options, config);
+}
+
+// --save is written after the first evaluation: check its directory before training.
+void check_save_path(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(path).parent_path().empty() ? fs::path(".") : fs::path(path).parent_path();
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    throw Error(fmt::format("[train] --save '{}': the directory '{}' does not exist", path, dir.string()));
+  if (fs::is_directory(path, ec)) throw Error(fmt::format("[train] --save '{}' is a directory, not a file", path));
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    throw Error(fmt::format("[train] --save '{}': the directory '{}' is not writable", path, dir.string()));
 }
 
 // The curves of this run (with --metrics: of the whole file, so a resumed
@@ -133,6 +140,7 @@ void print_summary(const TrainSummary& s, const RunConfig& config, const TrainOp
 
 TrainSummary train(const TrainOptions& options) {
   if (!options.plot.empty()) check_drawing_path(options.plot);  // fail before the work, not after
+  if (!options.save.empty()) check_save_path(options.save);
   RunConfig config = run_config(options);
   auto trainee = make_trainee(config, options.threads);
   auto optimizer = optimizer_for(config);
@@ -142,8 +150,10 @@ TrainSummary train(const TrainOptions& options) {
     TrainingState resumed;
     load_checkpoint(options.resume, trainee->parameters(), resumed);
     start_step = resumed.step;
-    config.seed = resumed.seed;
     optimizer->set_step_count(resumed.step);
+    if (config.lr_schedule == "cosine" && config.steps > config.schedule_steps)
+      fmt::print(stderr, "note: the checkpoint's cosine schedule ends at step {}; steps {}..{} use its final rate\n",
+                 config.schedule_steps, config.schedule_steps + 1, config.steps);
   }
   if (start_step >= config.steps)
     throw Error(fmt::format("[train] the checkpoint is at step {}, and --steps is {}: nothing to do", start_step, config.steps));

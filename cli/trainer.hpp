@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "cli/seq2seq.hpp"
@@ -35,6 +37,7 @@ struct TrainOptions {
   bool quiet = false;
   std::string save, resume, metrics, plot;  // plot: .svg or .png of the curves at the end
   std::string data;        // lm: the text to train on (default: the GPL-3 text)
+  std::set<std::string> given;  // the flags on the command line ("--lr", ...): --resume checks them
 };
 
 struct TrainSummary {
@@ -60,6 +63,9 @@ struct StepResult {
   double loss = 0, lr = 0, tokens_per_s = 0;
   std::int64_t tokens = 0;
 };
+
+// The optimizer the configuration names, with its hyperparameters (sgd: beta1 is the momentum).
+std::unique_ptr<Optimizer> optimizer_for(const RunConfig& config);
 
 // One optimizer step `step` (counted from 1): zero_grad, `accumulate`
 // micro-batches forward + backward, clipping, the update. With a profiler,

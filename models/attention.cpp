@@ -17,30 +17,53 @@ namespace attograd {
 Attention scaled_dot_product_attention(Expr q, Expr k_t, Expr v, Expr mask, double p) {
   const double k = static_cast<double>(q.dim(-1));
   Expr scores = scale(matmul(q, k_t), 1.0 / std::sqrt(k));  // (B,H,T,S)
-  Expr weights = masked_softmax(scores, mask, -1);
+  Expr weights = mask.graph ? masked_softmax(scores, mask, -1) : softmax(scores, -1);
   return {matmul(dropout(weights, p), v), weights};          // (B,H,T,K)
 }
 
-Attention multi_head_attention(Expr query, Expr key_value, Expr mask, std::int64_t heads, double p) {
-  Graph& g = *query.graph;
-  const std::int64_t b = query.dim(0), t = query.dim(1), d = query.dim(2), s = key_value.dim(1);
+namespace {
+
+void check_heads(std::int64_t d, std::int64_t heads) {
   if (heads <= 0 || d % heads != 0)
     throw ShapeError(fmt::format("[multi_head_attention] d_model {} is not divisible by {} heads", d, heads));
-  const std::int64_t k = d / heads;
-  auto project = [&](const char* name, Expr x) {
-    auto scope = g.scope(name);
-    return linear(x, d);
-  };
-  // (B,T,D) -> (B,T,H,K) -> (B,H,T,K); keys to (B,H,K,S).
-  Expr q = permute(reshape(project("q_proj", query), {b, t, heads, k}), {0, 2, 1, 3});
-  Expr k_t = permute(reshape(project("k_proj", key_value), {b, s, heads, k}), {0, 2, 3, 1});
-  Expr v = permute(reshape(project("v_proj", key_value), {b, s, heads, k}), {0, 2, 1, 3});
+}
+
+// x (B,L,D) through linear `name`, split into heads: (B,L,H,K).
+Expr project_heads(const char* name, Expr x, std::int64_t heads) {
+  const std::int64_t b = x.dim(0), l = x.dim(1), d = x.dim(2);
+  check_heads(d, heads);
+  auto scope = x.graph->scope(name);
+  return reshape(linear(x, d), {b, l, heads, d / heads});
+}
+
+}  // namespace
+
+Expr project_queries(Expr query, std::int64_t heads) {
+  return permute(project_heads("q_proj", query, heads), {0, 2, 1, 3});  // (B,H,T,K)
+}
+
+KeysValues project_keys_values(Expr key_value, std::int64_t heads) {
+  KeysValues kv;
+  kv.k_t = permute(project_heads("k_proj", key_value, heads), {0, 2, 3, 1});  // (B,H,K,S)
+  kv.v = permute(project_heads("v_proj", key_value, heads), {0, 2, 1, 3});    // (B,H,S,K)
+  return kv;
+}
+
+Attention attend(Expr q, const KeysValues& kv, Expr mask, double p) {
+  const std::int64_t b = q.dim(0), heads = q.dim(1), t = q.dim(2), d = heads * q.dim(3);
   // Insert the head axis into the mask: (B', T', S) -> (B', 1, T', S).
-  if (mask.rank() == 3) mask = reshape(mask, {mask.dim(0), 1, mask.dim(1), mask.dim(2)});
-  Attention a = scaled_dot_product_attention(q, k_t, v, mask, p);
+  if (mask.graph && mask.rank() == 3) mask = reshape(mask, {mask.dim(0), 1, mask.dim(1), mask.dim(2)});
+  Attention a = scaled_dot_product_attention(q, kv.k_t, kv.v, mask, p);
   Expr merged = reshape(permute(a.output, {0, 2, 1, 3}), {b, t, d});
-  auto scope = g.scope("out_proj");
+  auto scope = q.graph->scope("out_proj");
   return {linear(merged, d), a.weights};
+}
+
+Attention multi_head_attention(Expr query, Expr key_value, Expr mask, std::int64_t heads, double p) {
+  check_heads(query.dim(2), heads);
+  Expr q = project_queries(query, heads);  // q, k, v in this order: the node order of every graph built so far
+  const KeysValues kv = project_keys_values(key_value, heads);
+  return attend(q, kv, mask, p);
 }
 
 }  // namespace attograd

@@ -48,13 +48,13 @@ Expr token_embedding(Expr ids, std::int64_t vocab, std::int64_t d_model) {
   return scale(embedding(ids, table), std::sqrt(static_cast<double>(d_model)));
 }
 
-Expr positional_encoding(Graph& g, std::int64_t length, std::int64_t d_model) {
+Expr positional_encoding(Graph& g, std::int64_t length, std::int64_t d_model, std::int64_t first) {
   Tensor pe = Tensor::empty(g.dtype(), {1, length, d_model});
   visit_floating(g.dtype(), [&]<class T>(T) {
     T* p = pe.data<T>();
     for (std::int64_t t = 0; t < length; ++t)
       for (std::int64_t i = 0; i < d_model; i += 2) {
-        const double angle = static_cast<double>(t) / std::pow(10000.0, static_cast<double>(i) / static_cast<double>(d_model));
+        const double angle = static_cast<double>(first + t) / std::pow(10000.0, static_cast<double>(i) / static_cast<double>(d_model));
         p[t * d_model + i] = static_cast<T>(std::sin(angle));
         if (i + 1 < d_model) p[t * d_model + i + 1] = static_cast<T>(std::cos(angle));
       }

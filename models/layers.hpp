@@ -29,7 +29,9 @@ Expr feed_forward(Expr x, std::int64_t d_ff, Activation activation, double dropo
 Expr token_embedding(Expr ids, std::int64_t vocab, std::int64_t d_model);
 
 // The sinusoidal positional encoding of "Attention Is All You Need" as a
-// constant (1, T, D): PE[t, 2i] = sin(t / 10000^(2i/D)), PE[t, 2i+1] = cos(...).
-Expr positional_encoding(Graph& g, std::int64_t length, std::int64_t d_model);
+// constant (1, T, D): PE[t, 2i] = sin(t / 10000^(2i/D)), PE[t, 2i+1] = cos(...),
+// for positions t = first .. first + T - 1 (an incremental decoder's step
+// at position t takes positional_encoding(g, 1, D, t)).
+Expr positional_encoding(Graph& g, std::int64_t length, std::int64_t d_model, std::int64_t first = 0);
 
 }  // namespace attograd

@@ -107,9 +107,9 @@ class NumbersTask final : public Seq2SeqTask {
     d.d_ff = 512;
     d.dropout = 0.1;
     d.batch = 64;
-    d.steps = 1500;
+    d.steps = 600;
     d.warmup = 200;
-    d.lr_factor = 2.0;
+    d.lr_factor = 0.5;
     d.label_smoothing = 0.1;
     d.decode_example = "40213";
     return d;

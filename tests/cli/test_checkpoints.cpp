@@ -4,23 +4,38 @@
 // never a crash.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
+#include "cli/resume.hpp"
 #include "cli_check.hpp"
 #include "engine/safetensors.hpp"
 
 namespace attograd::test {
 namespace {
 
-// Trains N steps, saves, resumes for M more; and N + M steps in one run.
-void check_resume_is_exact(const std::string& name, const std::vector<std::string>& options) {
+// Trains N steps with `options`, saves, and resumes for M more repeating
+// `on_resume` (tiny_model() when `repeat_model`); and N + M steps in one run.
+void check_resume_is_exact(const std::string& name, const std::vector<std::string>& options,
+                           const std::vector<std::string>& on_resume, bool repeat_model = true) {
   const std::string split = scratch(name + "_split.safetensors"), whole = scratch(name + "_whole.safetensors");
   const std::string split_metrics = scratch(name + "_split.jsonl"), whole_metrics = scratch(name + "_whole.jsonl");
-  auto with = [&](std::vector<std::string> args) {
-    args.insert(args.end(), options.begin(), options.end());
+  auto with = [&](std::vector<std::string> args, const std::vector<std::string>& more) {
+    args.insert(args.end(), more.begin(), more.end());
     return args;
   };
-  train_tiny("copy", with({"--steps", "5", "--save", split, "--metrics", split_metrics}));
-  train_tiny("copy", with({"--steps", "9", "--resume", split, "--save", split, "--metrics", split_metrics}));
-  train_tiny("copy", with({"--steps", "9", "--save", whole, "--metrics", whole_metrics}));
+  train_tiny("copy", with({"--steps", "5", "--save", split, "--metrics", split_metrics}, options));
+  std::vector<std::string> resume{"train", "copy", "--steps", "9", "--resume", split, "--save", split,
+                                  "--metrics", split_metrics, "--threads", "2", "--quiet"};
+  if (repeat_model)
+    for (const std::string& flag : {"--layers", "--d-model", "--heads", "--d-ff"}) {  // tiny_model()'s, threads aside
+      const auto tiny = tiny_model();
+      const auto it = std::find(tiny.begin(), tiny.end(), flag);
+      resume.insert(resume.end(), it, it + 2);
+    }
+  const CliResult resumed = run_attograd(with(resume, on_resume));
+  INFO(resumed.output);
+  REQUIRE(resumed.exit_code == 0);
+  train_tiny("copy", with({"--steps", "9", "--save", whole, "--metrics", whole_metrics}, options));
 
   const SafetensorsFile a = load_safetensors(split), b = load_safetensors(whole);
   REQUIRE(a.tensors.size() == b.tensors.size());
@@ -37,11 +52,86 @@ void check_resume_is_exact(const std::string& name, const std::vector<std::strin
 }
 
 TEST_CASE("resuming from a checkpoint gives the parameters and losses of an uninterrupted run") {
-  check_resume_is_exact("plain", {"--dropout", "0", "--eval-every", "3"});
+  const std::vector<std::string> options{"--dropout", "0", "--eval-every", "3"};
+  check_resume_is_exact("plain", options, options);
 }
 
 TEST_CASE("resuming is exact with gradient accumulation and dropout") {
-  check_resume_is_exact("accumulate", {"--dropout", "0.1", "--accumulate", "2", "--eval-every", "3", "--clip", "1"});
+  const std::vector<std::string> options{"--dropout", "0.1", "--accumulate", "2", "--eval-every", "3", "--clip", "1"};
+  check_resume_is_exact("accumulate", options, options);
+}
+
+// Every setting away from its default: a resume that took any of them from
+// the command line (seed, optimizer, schedule, ...) would train differently.
+const std::vector<std::string> kUnusual{
+    "--seed", "7", "--dropout", "0.2", "--label-smoothing", "0.1", "--batch", "12", "--norm", "post",
+    "--activation", "gelu", "--optimizer", "adamw", "--beta1", "0.8", "--beta2", "0.95", "--eps", "1e-7",
+    "--weight-decay", "0.01", "--lr-schedule", "inverse-sqrt", "--lr", "0.003", "--warmup", "3",
+    "--accumulate", "2", "--clip", "0.5", "--eval-every", "2"};
+
+TEST_CASE("resuming without repeating any training flag continues the checkpoint's run exactly") {
+  check_resume_is_exact("unusual", kUnusual, {}, /*repeat_model=*/false);
+}
+
+TEST_CASE("resuming accepts training flags repeated with the checkpoint's values") {
+  check_resume_is_exact("repeated", kUnusual, kUnusual);
+}
+
+TEST_CASE("resuming refuses a training flag that conflicts with the checkpoint, naming both values") {
+  const std::string ckpt = scratch("conflict.safetensors");
+  train_tiny("copy", {"--steps", "2", "--seed", "7", "--optimizer", "adamw", "--lr", "0.5", "--save", ckpt});
+  struct Case {
+    std::vector<std::string> flags;
+    std::string message;
+  };
+  const std::vector<Case> cases{
+      {{"--seed", "8"}, "--seed 8 conflicts with the checkpoint '" + ckpt + "', which was trained with --seed 7"},
+      {{"--optimizer", "sgd"}, "--optimizer sgd conflicts"},
+      {{"--lr", "0.25"}, "--lr 0.25 conflicts with the checkpoint '" + ckpt + "', which was trained with --lr 0.5"},
+      {{"--d-model", "64", "--heads", "2"}, "--d-model 64 conflicts"},
+      {{"--accumulate", "3"}, "trained with --accumulate 1"},
+      {{"--beta2", "0.9"}, "trained with --beta2 0.98"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args{"train", "copy", "--steps", "4", "--resume", ckpt, "--quiet", "--threads", "1"};
+    args.insert(args.end(), c.flags.begin(), c.flags.end());
+    const CliResult r = run_attograd(args);
+    INFO("attograd " << joined(args));
+    INFO(r.output);
+    CHECK(r.exit_code == 1);
+    CHECK(contains(r.output, c.message));
+    CHECK_FALSE(contains(r.output, "final training loss"));  // refused before any step
+  }
+}
+
+TEST_CASE("every train flag is either fixed by the checkpoint or free on resume") {
+  const CliResult help = run_attograd({"train", "--help"});
+  REQUIRE(help.exit_code == 0);
+  int flags = 0;
+  for (std::size_t at = help.output.find(" --"); at != std::string::npos; at = help.output.find(" --", at + 1)) {
+    const std::size_t end = help.output.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-", at + 3);
+    const std::string flag = help.output.substr(at + 1, end - at - 1);
+    CAPTURE(flag);
+    CHECK(resume_flag(flag) != ResumeFlag::unknown);
+    ++flags;
+  }
+  CHECK(flags > 30);
+  CHECK(resume_flag("--seed") == ResumeFlag::fixed);
+  CHECK(resume_flag("--steps") == ResumeFlag::free);
+}
+
+TEST_CASE("a lm run remembers its corpus: resuming without --data trains on the same text") {
+  const std::string corpus = scratch("corpus.txt"), ckpt = scratch("lm_resume.safetensors");
+  std::string text;
+  for (int i = 0; i < 40; ++i) text += "the quick brown fox jumps over the lazy dog " + std::to_string(i) + "\n";
+  write_file(corpus, text);
+  train_tiny("lm", {"--steps", "2", "--batch", "2", "--data", corpus, "--save", ckpt});
+  train_tiny("lm", {"--steps", "3", "--resume", ckpt, "--save", ckpt});
+  write_file(corpus, text + "more text\n");
+  const CliResult r = run_attograd({"train", "lm", "--steps", "4", "--resume", ckpt, "--quiet", "--threads", "1"});
+  INFO(r.output);
+  CHECK(r.exit_code == 1);
+  CHECK(contains(r.output, "the corpus '" + corpus + "' has changed"));
 }
 
 TEST_CASE("bad checkpoints are refused with a message naming the file and a non-zero exit") {
@@ -62,12 +152,23 @@ TEST_CASE("bad checkpoints are refused with a message naming the file and a non-
   const std::string reshaped = scratch("reshaped.safetensors");
   save_safetensors(reshaped, hacked.tensors, hacked.metadata);
 
+  // A checkpoint from before the training configuration was saved.
+  SafetensorsFile old = load_safetensors(good);
+  for (auto it = old.metadata.begin(); it != old.metadata.end();)
+    it = it->first.starts_with("train.") && it->first != "train.label_smoothing" && it->first != "train.batch" &&
+                 it->first != "train.steps"
+             ? old.metadata.erase(it)
+             : std::next(it);
+  const std::string before = scratch("before_train_config.safetensors");
+  save_safetensors(before, old.tensors, old.metadata);
+
   struct Case {
     std::vector<std::string> args;
     std::string named;
   };
   const std::vector<Case> cases{
       {{"decode", "copy", "--load", truncated, "--input", "1 2 3"}, truncated},
+      {{"train", "copy", "--resume", before, "--steps", "500"}, "can be evaluated and decoded, not resumed exactly"},
       {{"eval", "copy", "--load", garbage}, garbage},
       {{"decode", "copy", "--load", numbers, "--input", "1 2 3"}, "task 'numbers', not 'copy'"},
       {{"attention", "numbers", "--load", good, "--input", "12", "--out", scratch("x.svg")}, "task 'copy', not 'numbers'"},
@@ -87,6 +188,9 @@ TEST_CASE("bad checkpoints are refused with a message naming the file and a non-
     CHECK(contains(r.output, c.named));
     CHECK(contains(r.output, "attograd: error:"));
   }
+  const CliResult decoded = run_attograd({"decode", "copy", "--load", before, "--input", "1 2 3 4", "--threads", "1"});
+  INFO(decoded.output);
+  CHECK(decoded.exit_code == 0);  // older checkpoints still serve eval, decode and attention
 }
 
 }  // namespace

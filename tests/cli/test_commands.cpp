@@ -4,6 +4,10 @@
 // search returns the copy.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+
 #include "cli_check.hpp"
 
 namespace attograd::test {
@@ -54,6 +58,35 @@ TEST_CASE("bad flags and values end with a message naming the problem and a non-
     CHECK(r.exit_code != 0);
     CHECK(contains(r.output, c.named));
   }
+}
+
+TEST_CASE("a --save path that cannot be written is refused before the first step") {
+  const std::string file = scratch("not_a_directory.txt");
+  write_file(file, "x");
+  const std::string read_only = scratch("read_only");
+  std::filesystem::create_directories(read_only);
+  std::filesystem::permissions(read_only, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+  struct Case {
+    std::string save, named;
+  };
+  std::vector<Case> cases{
+      {"/nonexistent/run/model.safetensors", "the directory '/nonexistent/run' does not exist"},
+      {file + "/model.safetensors", "the directory '" + file + "' does not exist"},
+      {scratch(""), "is a directory, not a file"},
+  };
+  if (::geteuid() != 0)  // root may write anywhere
+    cases.push_back({read_only + "/model.safetensors", "the directory '" + read_only + "' is not writable"});
+  for (const Case& c : cases) {
+    const std::vector<std::string> args{"train", "copy", "--steps", "400", "--save", c.save, "--quiet"};
+    const CliResult r = run_attograd(args);
+    INFO("attograd " << joined(args));
+    INFO(r.output);
+    CHECK(r.exit_code == 1);
+    CHECK(contains(r.output, "[train] --save '" + c.save + "'"));
+    CHECK(contains(r.output, c.named));
+    CHECK_FALSE(contains(r.output, "parameters,"));  // the start-of-training line
+  }
+  std::filesystem::permissions(read_only, std::filesystem::perms::owner_all);
 }
 
 TEST_CASE("inputs a checkpoint's task cannot read are refused naming the token") {
