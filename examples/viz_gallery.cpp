@@ -1,9 +1,10 @@
-// Draws the example pictures in docs/img/ from made-up but plausible data:
-// training curves of two runs and the three kinds of attention of a small
-// translation model, as SVG (or PNG) files.
+// Draws the viz library's pictures from made-up but plausible data, with no
+// training: training curves of two runs and the three kinds of attention of
+// a small translation model, as SVG (or PNG) files. The README's pictures
+// come from real runs instead (see its "Pictures" section).
 //
-//   build/examples/viz_gallery docs/img          # the SVGs in docs/img
-//   build/examples/viz_gallery /tmp/out .png     # PNGs (and attention.json)
+//   build/examples/viz_gallery /tmp/gallery          # SVGs
+//   build/examples/viz_gallery /tmp/gallery .png     # PNGs (and attention.json)
 #include <cmath>
 #include <cstdio>
 #include <exception>
