@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <limits>
+
 #include "engine/error.hpp"
 #include "ops/mask.hpp"
 #include "tests/support/op_check.hpp"
@@ -60,6 +62,21 @@ TEST_CASE("masked_fill keeps x where the mask is set and writes the value elsewh
   CHECK(dx[1] == 0);
   CHECK(dx[4] == 0);
   CHECK(dx[0] != 0);
+}
+
+TEST_CASE("masked_fill with -inf writes -inf and passes no gradient to filled positions") {
+  const double inf = std::numeric_limits<double>::infinity();
+  const auto x = fixed_input({2, 2}, {1, 2, 3, 4});
+  const Tensor y = run_forward(fill(-inf), {x, fixed_input({2}, {1, 0}, false)});
+  CHECK(y.at({0, 0}) == 1.0);
+  CHECK(y.at({0, 1}) == -inf);
+  CHECK(y.at({1, 1}) == -inf);
+  const auto results = run_all(fill(-inf), {x, fixed_input({2}, {1, 0}, false)}, DType::f64, Backend::sequential, 1);
+  REQUIRE(results.size() == 2);
+  const auto dx = results[1].to_vector();
+  CHECK(dx[0] != 0);
+  CHECK(dx[1] == 0);
+  CHECK(dx[3] == 0);
 }
 
 TEST_CASE("masked_fill rejects masks that do not broadcast to x, naming the shapes") {

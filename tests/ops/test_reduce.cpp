@@ -45,6 +45,16 @@ TEST_CASE("reduction gradients match finite differences") {
     }
 }
 
+TEST_CASE("reduction gradients match finite differences on size-1 dims and vectors") {
+  for (auto axes : std::vector<std::vector<std::int64_t>>{{}, {0}, {1}, {0, 2}})
+    for (bool keep : {false, true}) {
+      INFO("axes " << axes.size() << " keep " << keep);
+      check_gradcheck([=](Graph&, const std::vector<Expr>& x) { return sum(x[0], axes, keep); }, {{.shape = {1, 5, 1}}});
+      check_gradcheck([=](Graph&, const std::vector<Expr>& x) { return mean(x[0], axes, keep); }, {{.shape = {3, 1, 2}}});
+    }
+  check_gradcheck([](Graph&, const std::vector<Expr>& x) { return mean(x[0] * x[0]); }, {{.shape = {7}}});
+}
+
 TEST_CASE("reductions give the same bits on every executor") {
   check_backends_agree([](Graph&, const std::vector<Expr>& x) { return mean(x[0] * x[0], {0}) + sum(x[0], {1}, true); },
                        {{.shape = {257, 257}}});

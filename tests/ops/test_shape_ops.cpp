@@ -43,6 +43,11 @@ TEST_CASE("shape op gradients match finite differences") {
   check_gradcheck([](Graph&, const std::vector<Expr>& x) { return permute(x[0], {1, 2, 0}); }, {{.shape = {2, 3, 4}}});
   check_gradcheck([](Graph&, const std::vector<Expr>& x) { return transpose(x[0], 0, 1) * x[1]; },
                   {{.shape = {3, 2}}, {.shape = {3}}});
+  // Size-1 dims, rank changes and the attention head split (B,T,H,K) -> (B,H,T,K).
+  check_gradcheck([](Graph&, const std::vector<Expr>& x) { return reshape(x[0], {1, 3, 1, 2}); }, {{.shape = {6}}});
+  check_gradcheck([](Graph&, const std::vector<Expr>& x) { return permute(x[0], {0, 2, 1, 3}); }, {{.shape = {2, 3, 2, 2}}});
+  check_gradcheck([](Graph&, const std::vector<Expr>& x) { return permute(reshape(x[0], {2, 1, 3}), {2, 1, 0}); },
+                  {{.shape = {2, 3}}});
 }
 
 TEST_CASE("shape ops give the same bits on every executor") {
