@@ -6,7 +6,10 @@ batches, timed the same way, printing the same JSON fields.
 Two variants:
   basic -- written from basic torch ops (nn.Linear, matmul, softmax,
            LayerNorm, dropout, F.cross_entropy(label_smoothing=...)),
-           the architecture of models/transformer.cpp line for line;
+           the architecture of models/transformer.cpp line for line, with
+           attograd's parameter names as its state_dict keys: an attograd
+           checkpoint loads into it with load_state_dict(strict=True)
+           (tests/models/torch_parity.py; build_models() below);
   nn    -- torch.nn.Transformer with the same embeddings, positional
            encoding, generator and loss. nn.Transformer always ends each stack
            with a LayerNorm, even post-norm: two extra LayerNorms, no matmuls.
@@ -72,97 +75,135 @@ def rss_mib(key):
 
 
 def build_models(torch):
+    """{"basic": BasicTransformer, "nn": NnTransformer}, both called as
+    (layers, d, h, ff, v, pre, max_len, src_vocab=v, dropout=DROPOUT,
+    activation="relu", norm_eps=1e-5).
+
+    BasicTransformer's state_dict keys and shapes are attograd's parameter
+    names exactly (models/transformer.hpp), so an attograd checkpoint loads
+    with load_state_dict(strict=True) and no renaming
+    (tests/models/torch_parity.py does it):
+      src_embed.weight (V_src, D)   tgt_embed.weight (V, D)
+      encoder.layers.N.self_attn.{q,k,v,out}_proj.{weight (D, D), bias (D)}
+      encoder.layers.N.feed_forward.linear1.{weight (F, D), bias (F)}, linear2.{weight (D, F), bias (D)}
+      encoder.layers.N.norm{1,2}.{weight, bias} (D)
+      decoder.layers.N.{self_attn, src_attn, feed_forward}.*, norm{1,2,3}.*
+      encoder.norm.*, decoder.norm.* (pre-norm only)   generator.{weight (V, D), bias (V)}
+    The positional encoding is a non-persistent buffer: not in the state_dict."""
     nn = torch.nn
     F = nn.functional
 
     def positional_encoding(length, d):
-        pe = torch.zeros(length, d)
-        pos = torch.arange(length, dtype=torch.float32).unsqueeze(1)
-        div = torch.exp(torch.arange(0, d, 2, dtype=torch.float32) * (-math.log(10000.0) / d))
-        pe[:, 0::2] = torch.sin(pos * div)
-        pe[:, 1::2] = torch.cos(pos * div)
-        return pe.unsqueeze(0)
+        """(1, length, d): sin at even features, cos at odd ones, computed in
+        double and rounded once, as models/layers.cpp does."""
+        pos = torch.arange(length, dtype=torch.float64).unsqueeze(1)
+        angle = pos / torch.pow(10000.0, torch.arange(0, d, 2, dtype=torch.float64) / d)
+        pe = torch.zeros(length, d, dtype=torch.float64)
+        pe[:, 0::2] = torch.sin(angle)
+        pe[:, 1::2] = torch.cos(angle[:, : d // 2])
+        return pe.to(torch.float32).unsqueeze(0)
 
     class Embed(nn.Module):
-        """Token embedding * sqrt(D) + sinusoidal positions, then dropout."""
+        """Token embedding * sqrt(D) + sinusoidal positions, then dropout.
+        The table is the module's own `weight`, as attograd's src_embed.weight."""
 
-        def __init__(self, v, d, max_len):
+        def __init__(self, v, d, max_len, dropout):
             super().__init__()
-            self.table = nn.Embedding(v, d)
+            # normal_ as nn.Embedding does, so the random stream (and every
+            # value after the Xavier init below) is that of an nn.Embedding.
+            self.weight = nn.Parameter(torch.empty(v, d).normal_())
             self.scale = math.sqrt(d)
-            self.register_buffer("pe", positional_encoding(max_len, d))
-            self.drop = nn.Dropout(DROPOUT)
+            self.register_buffer("pe", positional_encoding(max_len, d), persistent=False)
+            self.drop = nn.Dropout(dropout)
 
         def forward(self, ids):
-            return self.drop(self.table(ids) * self.scale + self.pe[:, : ids.shape[1]])
+            return self.drop(F.embedding(ids, self.weight) * self.scale + self.pe[:, : ids.shape[1]])
 
     class Attention(nn.Module):
-        def __init__(self, d, h):
+        def __init__(self, d, h, dropout):
             super().__init__()
             self.h = h
-            self.q, self.k, self.v, self.o = (nn.Linear(d, d) for _ in range(4))
-            self.drop = nn.Dropout(DROPOUT)
+            self.q_proj, self.k_proj, self.v_proj, self.out_proj = (nn.Linear(d, d) for _ in range(4))
+            self.drop = nn.Dropout(dropout)
 
         def forward(self, x, kv, mask):  # x (B,T,D), kv (B,S,D), mask (B|1,T|1,S) bool keep
             b, t, d = x.shape
             s, k = kv.shape[1], d // self.h
-            q = self.q(x).view(b, t, self.h, k).transpose(1, 2)  # (B,H,T,K)
-            key = self.k(kv).view(b, s, self.h, k).transpose(1, 2)
-            val = self.v(kv).view(b, s, self.h, k).transpose(1, 2)
+            q = self.q_proj(x).view(b, t, self.h, k).transpose(1, 2)  # (B,H,T,K)
+            key = self.k_proj(kv).view(b, s, self.h, k).transpose(1, 2)
+            val = self.v_proj(kv).view(b, s, self.h, k).transpose(1, 2)
             scores = torch.matmul(q, key.transpose(-2, -1)) / math.sqrt(k)  # (B,H,T,S)
             weights = F.softmax(scores.masked_fill(~mask.unsqueeze(1), -1e9), dim=-1)
             out = torch.matmul(self.drop(weights), val)  # (B,H,T,K)
-            return self.o(out.transpose(1, 2).reshape(b, t, d))
-
-    class Sublayer(nn.Module):
-        """post: LN(x + drop(f(x)))   pre: x + drop(f(LN(x)))"""
-
-        def __init__(self, d, pre):
-            super().__init__()
-            self.norm, self.pre, self.drop = nn.LayerNorm(d), pre, nn.Dropout(DROPOUT)
-
-        def forward(self, x, f):
-            if self.pre:
-                return x + self.drop(f(self.norm(x)))
-            return self.norm(x + self.drop(f(x)))
+            return self.out_proj(out.transpose(1, 2).reshape(b, t, d))
 
     class FeedForward(nn.Module):
-        def __init__(self, d, ff):
+        def __init__(self, d, ff, dropout, activation):
             super().__init__()
-            self.linear1, self.linear2, self.drop = nn.Linear(d, ff), nn.Linear(ff, d), nn.Dropout(DROPOUT)
+            self.linear1, self.linear2, self.drop = nn.Linear(d, ff), nn.Linear(ff, d), nn.Dropout(dropout)
+            self.act = {"relu": F.relu, "gelu": F.gelu}[activation]  # gelu: exact (erf), as attograd's
 
         def forward(self, x):
-            return self.linear2(self.drop(F.relu(self.linear1(x))))
+            return self.linear2(self.drop(self.act(self.linear1(x))))
 
-    class EncoderLayer(nn.Module):
-        def __init__(self, d, h, ff, pre):
+    class Layer(nn.Module):
+        """A residual sublayer around f with its norm:
+        post: norm(x + drop(f(x)))   pre: x + drop(f(norm(x)))"""
+
+        def __init__(self, pre, dropout):
             super().__init__()
-            self.attn, self.ff = Attention(d, h), FeedForward(d, ff)
-            self.s1, self.s2 = Sublayer(d, pre), Sublayer(d, pre)
+            self.pre, self.drop = pre, nn.Dropout(dropout)
+
+        def residual(self, x, norm, f):
+            if self.pre:
+                return x + self.drop(f(norm(x)))
+            return norm(x + self.drop(f(x)))
+
+    class EncoderLayer(Layer):
+        def __init__(self, d, h, ff, pre, dropout, activation, eps):
+            super().__init__(pre, dropout)
+            self.self_attn, self.feed_forward = Attention(d, h, dropout), FeedForward(d, ff, dropout, activation)
+            self.norm1, self.norm2 = nn.LayerNorm(d, eps=eps), nn.LayerNorm(d, eps=eps)
 
         def forward(self, x, mask):
-            x = self.s1(x, lambda y: self.attn(y, y, mask))
-            return self.s2(x, self.ff)
+            x = self.residual(x, self.norm1, lambda y: self.self_attn(y, y, mask))
+            return self.residual(x, self.norm2, self.feed_forward)
 
-    class DecoderLayer(nn.Module):
-        def __init__(self, d, h, ff, pre):
-            super().__init__()
-            self.self_attn, self.src_attn, self.ff = Attention(d, h), Attention(d, h), FeedForward(d, ff)
-            self.s1, self.s2, self.s3 = Sublayer(d, pre), Sublayer(d, pre), Sublayer(d, pre)
+    class DecoderLayer(Layer):
+        def __init__(self, d, h, ff, pre, dropout, activation, eps):
+            super().__init__(pre, dropout)
+            self.self_attn, self.src_attn = Attention(d, h, dropout), Attention(d, h, dropout)
+            self.feed_forward = FeedForward(d, ff, dropout, activation)
+            self.norm1, self.norm2, self.norm3 = (nn.LayerNorm(d, eps=eps) for _ in range(3))
 
         def forward(self, x, memory, src_mask, tgt_mask):
-            x = self.s1(x, lambda y: self.self_attn(y, y, tgt_mask))
-            x = self.s2(x, lambda y: self.src_attn(y, memory, src_mask))
-            return self.s3(x, self.ff)
+            x = self.residual(x, self.norm1, lambda y: self.self_attn(y, y, tgt_mask))
+            x = self.residual(x, self.norm2, lambda y: self.src_attn(y, memory, src_mask))
+            return self.residual(x, self.norm3, self.feed_forward)
+
+    class Stack(nn.Module):
+        """`layers` in order, then (pre-norm only) the final LayerNorm `norm`."""
+
+        def __init__(self, layers, d, pre, eps):
+            super().__init__()
+            self.layers = nn.ModuleList(layers)
+            self.norm = nn.LayerNorm(d, eps=eps) if pre else nn.Identity()
+
+        def forward(self, x, *masks):
+            for layer in self.layers:
+                x = layer(x, *masks)
+            return self.norm(x)
 
     class BasicTransformer(nn.Module):
-        def __init__(self, layers, d, h, ff, v, pre, max_len):
+        def __init__(self, layers, d, h, ff, v, pre, max_len, src_vocab=None, dropout=DROPOUT, activation="relu",
+                     norm_eps=1e-5):
             super().__init__()
-            self.src_embed, self.tgt_embed = Embed(v, d, max_len), Embed(v, d, max_len)
-            self.encoder = nn.ModuleList(EncoderLayer(d, h, ff, pre) for _ in range(layers))
-            self.decoder = nn.ModuleList(DecoderLayer(d, h, ff, pre) for _ in range(layers))
-            self.enc_norm = nn.LayerNorm(d) if pre else nn.Identity()
-            self.dec_norm = nn.LayerNorm(d) if pre else nn.Identity()
+            src_vocab = v if src_vocab is None else src_vocab
+            self.src_embed, self.tgt_embed = Embed(src_vocab, d, max_len, dropout), Embed(v, d, max_len, dropout)
+            self.encoder = Stack((EncoderLayer(d, h, ff, pre, dropout, activation, norm_eps) for _ in range(layers)),
+                                 d, pre, norm_eps)
+            self.decoder = Stack((DecoderLayer(d, h, ff, pre, dropout, activation, norm_eps) for _ in range(layers)),
+                                 d, pre, norm_eps)
             self.generator = nn.Linear(d, v)
             for p in self.parameters():  # as models/layers.cpp: Xavier-uniform matrices
                 if p.dim() > 1:
@@ -173,20 +214,17 @@ def build_models(torch):
             t = tgt.shape[1]
             causal = torch.tril(torch.ones(t, t, dtype=torch.bool)).unsqueeze(0)
             tgt_mask = (tgt != 0).unsqueeze(-2) & causal  # (B,T,T)
-            x = self.src_embed(src)
-            for layer in self.encoder:
-                x = layer(x, src_mask)
-            memory = self.enc_norm(x)
-            y = self.tgt_embed(tgt)
-            for layer in self.decoder:
-                y = layer(y, memory, src_mask, tgt_mask)
-            return self.generator(self.dec_norm(y))
+            memory = self.encoder(self.src_embed(src), src_mask)
+            return self.generator(self.decoder(self.tgt_embed(tgt), memory, src_mask, tgt_mask))
 
     class NnTransformer(nn.Module):
-        def __init__(self, layers, d, h, ff, v, pre, max_len):
+        def __init__(self, layers, d, h, ff, v, pre, max_len, src_vocab=None, dropout=DROPOUT, activation="relu",
+                     norm_eps=1e-5):
             super().__init__()
-            self.src_embed, self.tgt_embed = Embed(v, d, max_len), Embed(v, d, max_len)
-            self.core = nn.Transformer(d, h, layers, layers, ff, DROPOUT, batch_first=True, norm_first=pre)
+            src_vocab = v if src_vocab is None else src_vocab
+            self.src_embed, self.tgt_embed = Embed(src_vocab, d, max_len, dropout), Embed(v, d, max_len, dropout)
+            self.core = nn.Transformer(d, h, layers, layers, ff, dropout, activation, batch_first=True,
+                                       norm_first=pre, layer_norm_eps=norm_eps)
             self.generator = nn.Linear(d, v)
             for p in self.parameters():
                 if p.dim() > 1:
