@@ -1,9 +1,15 @@
 #include "ops/vec_math.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <limits>
+
+// The 32-byte vectors below never cross a function boundary that is not
+// inlined (every helper is always_inline, the kernels take pointers), so
+// GCC's note that their ABI differs with and without AVX does not apply.
+#pragma GCC diagnostic ignored "-Wpsabi"
 
 namespace attograd::vec {
 namespace {
@@ -57,7 +63,7 @@ constexpr std::int64_t kW = 8;
   p = p * r + splat(5.0000001201e-1f);
   p = p * r * r + r + splat(1.0f);
   const I8 bits = (__builtin_convertvector(n, I8) + 127) << 23;
-  const F8 y = p * reinterpret_cast<const F8&>(bits);
+  const F8 y = p * std::bit_cast<F8>(bits);
   return under ? splat(0.0f) : y;
 }
 
