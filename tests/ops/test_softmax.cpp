@@ -84,6 +84,9 @@ TEST_CASE("softmax handles size-1 dims") {
   check_close(run_forward(log_soft(), {uniform_input({2, 1})}), {0, 0});
   check_close(run_forward(masked(), {uniform_input({2, 1}), keep({2, 1}, {1, 0})}), {1, 0});
   CHECK(run_forward(soft(), {uniform_input({0, 3})}).numel() == 0);
+  // Rows of length 0 (an empty softmax axis) read and write nothing.
+  CHECK(run_forward(soft(), {uniform_input({3, 0})}).numel() == 0);
+  CHECK(run_forward(log_soft(), {uniform_input({3, 0})}).numel() == 0);
 }
 
 TEST_CASE("softmax family gradients match finite differences on every axis") {
