@@ -21,8 +21,17 @@
 
 namespace attograd {
 
-// 64-byte aligned storage of `bytes` (a multiple of 64, > 0). Thread-safe.
-void* pool_acquire(std::size_t bytes);
+// 64-byte aligned storage of `bytes` (a multiple of 64, > 0), of which the
+// caller uses the first `used` (<= bytes). Thread-safe.
+//
+// Checkers see the pool: under AddressSanitizer a cached buffer is poisoned
+// (a tensor read after its storage was released is reported, as for freed
+// memory) and so are the bytes of a handed-out buffer past `used` (reads past
+// a tensor's last element within the 64-byte rounding); under valgrind's
+// memcheck the same bytes are no-access and a reused buffer is undefined
+// again, so reading it before writing is reported like reading fresh malloc
+// memory.
+void* pool_acquire(std::size_t bytes, std::size_t used);
 void pool_release(void* p, std::size_t bytes);
 
 // Bytes held in the cache (not in live tensors), and a way to drop them all.

@@ -27,7 +27,7 @@ void count_alloc(std::int64_t bytes) {
 std::shared_ptr<std::byte> allocate(std::size_t bytes) {
   // aligned_alloc wants a multiple of the alignment; never ask for 0 bytes.
   const std::size_t rounded = std::max<std::size_t>(kAlignment, (bytes + kAlignment - 1) / kAlignment * kAlignment);
-  void* p = pool_acquire(rounded);
+  void* p = pool_acquire(rounded, bytes);
   count_alloc(static_cast<std::int64_t>(rounded));
   return {static_cast<std::byte*>(p), [rounded](std::byte* q) {
             g_live.fetch_sub(static_cast<std::int64_t>(rounded), std::memory_order_relaxed);

@@ -63,7 +63,7 @@ struct MaskRows {
 inline bool softmax_row_simd(const float* x, float* y, std::int64_t n, std::int64_t s, const float* keep,
                              std::int64_t ks, bool log) {
   if (s != 1 || (keep && ks != 1)) return false;
-  if (n == 0) return true;  // an empty axis: nothing to write
+  if (n == 0) return true;  // an empty axis: nothing to read (vec::max needs n >= 1) or write
   const float max = keep ? vec::max_masked(x, keep, n) : vec::max(x, n);
   if (keep && max == -std::numeric_limits<float>::infinity() && std::all_of(keep, keep + n, [](float k) {
         return k == 0.0f;

@@ -9,7 +9,7 @@ using namespace attograd;
 
 TEST_CASE("philox_block gives the words of philox for every counter, in SIMD lanes and in the tail") {
   const std::uint64_t key = mix_keys(7, 3);
-  // Counts below, at and past the 16 lanes; a start that carries into the
+  // Counts below, at and past the 8 AVX2 lanes; a start that carries into the
   // counter's upper 32 bits halfway through.
   for (const std::uint64_t first : {std::uint64_t{0}, std::uint64_t{0xFFFFFFF8u}, std::uint64_t{123456789}}) {
     for (const std::int64_t count : {1, 15, 16, 17, 40}) {

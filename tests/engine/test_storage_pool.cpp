@@ -6,6 +6,10 @@
 #include "engine/storage_pool.hpp"
 #include "engine/tensor.hpp"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 using namespace attograd;
 
 TEST_CASE("a freed tensor buffer is handed out again for the same size") {
@@ -49,3 +53,25 @@ TEST_CASE("Tensor::zeros clears a reused buffer") {
   const float* p = z.data<float>();
   CHECK(std::all_of(p, p + 4096, [](float v) { return v == 0.0f; }));
 }
+
+#if defined(__SANITIZE_ADDRESS__)
+// Without the poisoning a use after release, or a read past a tensor's last
+// element inside the 64-byte rounding, would read valid pool memory.
+TEST_CASE("under AddressSanitizer, cached buffers and the bytes past a tensor's end are poisoned") {
+  pool_trim();
+  const char* raw = nullptr;
+  {
+    Tensor three = Tensor::empty(DType::f32, {3});  // 12 bytes of a 64-byte buffer
+    raw = static_cast<const char*>(three.raw());
+    CHECK(__asan_region_is_poisoned(const_cast<char*>(raw), 12) == nullptr);
+    CHECK(__asan_address_is_poisoned(raw + 12));
+    CHECK(__asan_address_is_poisoned(raw + 63));
+  }
+  CHECK(__asan_address_is_poisoned(raw));  // released to the cache
+  Tensor again = Tensor::empty(DType::f32, {16});  // the same 64 bytes, all used
+  CHECK(static_cast<const char*>(again.raw()) == raw);
+  CHECK(__asan_region_is_poisoned(const_cast<char*>(raw), 64) == nullptr);
+  Tensor none = Tensor::empty(DType::f32, {0});
+  CHECK(__asan_address_is_poisoned(static_cast<const char*>(none.raw())));
+}
+#endif
