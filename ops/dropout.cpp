@@ -21,10 +21,6 @@ constexpr std::int64_t kGrain = 1 << 14;
 // Elements whose Philox words are made at once (a multiple of 4 dividing kGrain).
 constexpr std::int64_t kChunk = 1024;
 
-// out[i] = in[i] * scale if element i is kept, else 0. Element i is kept when
-// word i % 4 of philox(key, step, i / 4) is >= threshold = p * 2^32, which
-// happens with probability 1 - p (to within 2^-32). Forward passes x as `in`,
-// backward passes the output gradient: the same mask both times.
 // out[j] = in[j] * scale where words[j] >= threshold, else 0
 // (float: SIMD lanes, ops/vec_math.hpp).
 template <class T>
@@ -36,6 +32,10 @@ void keep_where(const std::uint32_t* words, std::uint32_t threshold, T scale, co
   }
 }
 
+// out[i] = in[i] * scale if element i is kept, else 0. Element i is kept when
+// word i % 4 of philox(key, step, i / 4) is >= threshold = p * 2^32, which
+// happens with probability 1 - p (to within 2^-32). Forward passes x as `in`,
+// backward passes the output gradient: the same mask both times.
 template <class T>
 void apply_mask(const OpContext& c, const T* in, T* out, std::int64_t n, double p) {
   const std::uint64_t key = mix_keys(c.seed(), static_cast<std::uint64_t>(c.node_id()));
