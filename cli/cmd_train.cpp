@@ -37,7 +37,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--beta1", o->beta1, "Adam beta1 (sgd: momentum)")->check(CLI::Range(0.0, 0.999999));
   cmd->add_option("--beta2", o->beta2, "Adam beta2")->check(CLI::Range(0.0, 0.999999));
   cmd->add_option("--eps", o->eps, "Adam epsilon")->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--weight-decay", o->weight_decay, "weight decay")->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--weight-decay", o->weight_decay, "weight decay (default: 0.01 for adamw, as PyTorch; 0 otherwise)")->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--clip", o->clip, "clip gradients to this global L2 norm (0 = off)")->check(CLI::Range(0.0, 1e9));
   cmd->add_option("--accumulate", o->accumulate, "micro-batches per optimizer step")->check(CLI::Range(1, 1024));
   cmd->add_option("--eval-every", o->eval_every, "evaluate every N steps (0: every epoch)")->check(CLI::Range(0, 1 << 30));

@@ -68,7 +68,8 @@ RunConfig resolve_config(const TrainOptions& o) {
   c.lr_schedule = o.lr_schedule;
   c.lr = o.lr >= 0 ? o.lr : (o.lr_schedule == "noam" ? d.lr_factor : 1e-3);
   c.optimizer = o.optimizer;
-  c.beta1 = o.beta1, c.beta2 = o.beta2, c.eps = o.eps, c.weight_decay = o.weight_decay, c.clip = o.clip;
+  c.beta1 = o.beta1, c.beta2 = o.beta2, c.eps = o.eps, c.clip = o.clip;
+  c.weight_decay = o.weight_decay >= 0 ? o.weight_decay : (o.optimizer == "adamw" ? 0.01 : 0.0);
   c.accumulate = o.accumulate;
   c.seed = o.seed;
   return c;

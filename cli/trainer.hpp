@@ -26,7 +26,8 @@ struct TrainOptions {
   double lr = -1;          // base rate multiplying the schedule (-1: the task's)
   std::int64_t warmup = -1;
   std::string optimizer = "adam";
-  double beta1 = 0.9, beta2 = 0.98, eps = 1e-9, weight_decay = 0;
+  double beta1 = 0.9, beta2 = 0.98, eps = 1e-9;
+  double weight_decay = -1;  // < 0: the optimizer's default (AdamW 0.01, as PyTorch; otherwise 0)
   double clip = 0;         // global-norm clipping; 0 = off
   std::int64_t accumulate = 1;
   // Run.

@@ -193,5 +193,19 @@ TEST_CASE("bad checkpoints are refused with a message naming the file and a non-
   CHECK(decoded.exit_code == 0);  // older checkpoints still serve eval, decode and attention
 }
 
+TEST_CASE("adamw without --weight-decay takes PyTorch's default 0.01; adam and sgd take 0") {
+  for (const auto& [optimizer, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"adamw", "0.01"}, {"adam", "0"}, {"sgd", "0"}}) {
+    CAPTURE(optimizer);
+    const std::string ckpt = scratch("wd_" + optimizer + ".safetensors");
+    REQUIRE(train_tiny("copy", {"--steps", "1", "--optimizer", optimizer, "--save", ckpt}).exit_code == 0);
+    CHECK(load_safetensors(ckpt).metadata.at("train.weight_decay") == expected);
+  }
+  const std::string given = scratch("wd_given.safetensors");
+  REQUIRE(train_tiny("copy", {"--steps", "1", "--optimizer", "adamw", "--weight-decay", "0.2", "--save", given})
+              .exit_code == 0);
+  CHECK(load_safetensors(given).metadata.at("train.weight_decay") == "0.2");
+}
+
 }  // namespace
 }  // namespace attograd::test
