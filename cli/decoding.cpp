@@ -23,7 +23,6 @@ std::int64_t Seq2SeqModel::max_length(const TokenIds& src, const DecodeOptions& 
 }
 
 TokenIds Seq2SeqModel::decode(const TokenIds& src, const DecodeOptions& options) {
-  if (options.beam < 1) throw Error(fmt::format("[decode] beam size must be >= 1, got {}", options.beam));
   return options.beam == 1 ? greedy(src, options).ids : beam_search(src, options).front().ids;
 }
 

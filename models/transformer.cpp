@@ -11,7 +11,8 @@
 namespace attograd {
 namespace {
 
-// Embedding of ids scaled by sqrt(D), plus positions first.., then dropout.
+// Embedding of ids scaled by sqrt(D), plus the encodings of positions
+// first, first + 1, ..., then dropout.
 Expr embed(const TransformerConfig& c, const char* scope, Expr ids, std::int64_t vocab, std::int64_t first = 0) {
   Graph& g = *ids.graph;
   Expr x;
