@@ -1,10 +1,11 @@
-// The four modes of attograd_bench. Each returns one JSON object that the
+// The five modes of attograd_bench. Each returns one JSON object that the
 // program prints on stdout and bench/run.sh collects.
 //
 //   attograd_bench --config small --threads 2 --warmup-steps 2 --steps 10   train
 //   attograd_bench --sgemm --config small     cblas_sgemm on the step's GEMM shapes
 //   attograd_bench --ops --config small       single ops against sgemm and memcpy
 //   attograd_bench --overhead --threads 1     engine cost per node of tiny ops
+//   attograd_bench --peak                     the cores' measured FMA peak
 #pragma once
 
 #include <cstdint>
@@ -38,6 +39,8 @@ nlohmann::json run_sgemm(const ModeArgs& args);
 nlohmann::json run_ops(const ModeArgs& args);
 // Forward + backward time per node of graphs of thousands of 1-element ops.
 nlohmann::json run_overhead(const ModeArgs& args);
+// Single-precision FMA peak of one core and of two cores at once, measured.
+nlohmann::json run_peak(const ModeArgs& args);
 
 // The GEMMs of one training step of config (built and run once to find out).
 std::vector<GemmCall> config_gemms(const BenchConfig& c, std::uint64_t seed);

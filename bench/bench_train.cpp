@@ -160,25 +160,31 @@ nlohmann::json run_train(const ModeArgs& a) {
 int main(int argc, char** argv) {
   using namespace attograd::bench;
   ModeArgs a;
-  bool sgemm = false, ops = false, overhead = false;
+  bool sgemm = false, ops = false, overhead = false, peak = false;
   CLI::App app("attograd_bench: training throughput, GEMM rates, op timings and engine overhead as JSON");
   app.add_option("--config", a.config, "tiny, small, base or copy")->check(CLI::IsMember(config_names()));
   app.add_option("--threads", a.threads, "cores to use (TBB's global limit)")->check(CLI::Range(1, 256));
   app.add_option("--warmup-steps", a.warmup_steps, "untimed training steps first")->check(CLI::Range(1, 100000));
   app.add_option("--steps", a.steps, "timed training steps")->check(CLI::Range(1, 100000));
   app.add_option("--seed", a.seed, "parameters and data");
-  app.add_option("--min-time", a.min_seconds, "sgemm/ops: seconds of timing per item")->check(CLI::Range(0.0, 60.0));
+  app.add_option("--min-time", a.min_seconds, "sgemm/ops/peak: seconds of timing per item")->check(CLI::Range(0.0, 60.0));
   app.add_option("--reps", a.reps, "ops/overhead: repetitions")->check(CLI::Range(1, 100000));
   app.add_option("--nodes", a.nodes, "overhead: nodes in the graph")->check(CLI::Range(2, 10000000));
   auto* m1 = app.add_flag("--sgemm", sgemm, "cblas_sgemm rates on the config's GEMM shapes");
   auto* m2 = app.add_flag("--ops", ops, "single ops against sgemm and memcpy");
   auto* m3 = app.add_flag("--overhead", overhead, "engine overhead per node");
-  m1->excludes(m2, m3);
-  m2->excludes(m3);
+  auto* m4 = app.add_flag("--peak", peak, "the cores' FMA peak GFLOP/s (1 and 2 cores)");
+  m1->excludes(m2, m3, m4);
+  m2->excludes(m3, m4);
+  m3->excludes(m4);
   CLI11_PARSE(app, argc, argv);
   try {
     tbb::global_control limit(tbb::global_control::max_allowed_parallelism, std::size_t(a.threads));
-    const nlohmann::json out = sgemm ? run_sgemm(a) : ops ? run_ops(a) : overhead ? run_overhead(a) : run_train(a);
+    const nlohmann::json out = sgemm ? run_sgemm(a)
+                               : ops ? run_ops(a)
+                               : overhead ? run_overhead(a)
+                               : peak ? run_peak(a)
+                                      : run_train(a);
     std::cout << out.dump() << "\n";
   } catch (const std::exception& e) {
     fmt::print(stderr, "attograd_bench: {}\n", e.what());

@@ -68,6 +68,10 @@ def check_attograd(exe):
     need(ops["matmul"][0], ["op", "forward_s", "backward_s", "forward_gflops", "sgemm_1_caller",
                             "sgemm_2_callers"], "ops matmul")
     need(ops["memory_bound"][0], ["op", "forward_gbps", "backward_gbps", "memcpy_gbps"], "ops memory")
+    peak = run_json([exe, "--peak", "--min-time", "0"])
+    need(peak, ["mode", "supported"], "peak")
+    if peak["supported"] and not (peak["gflops_1_core"] > 0 and peak["gflops_2_cores"] > 0):
+        raise SystemExit(f"peak: rates not positive: {peak}")
     overhead = run_json([exe, "--overhead", "--threads", "2", "--nodes", "200", "--reps", "2"])
     need(overhead["graphs"][0], ["graph", "nodes", "tbb", "sequential"], "overhead")
     need(overhead["graphs"][0]["tbb"], ["forward_us_per_node", "backward_us_per_node"], "overhead tbb")

@@ -90,6 +90,53 @@ def print_summary(groups, sgemm, configs):
     print()
 
 
+# Issue 6's targets: attograd / PyTorch's best at 2 threads, and at 1 thread.
+TARGET_RATIO = {("tiny", 2): 3.0, ("small", 2): 3.0, ("base", 2): 2.0, ("copy", 2): 2.0}
+TARGET_RATIO_1_THREAD = 1.5
+TARGET_SCALING = 1.8  # attograd 2 threads / 1 thread
+
+
+def print_targets(groups, sgemm, peak, configs):
+    """What each target asks of the machine: the step time it allows, the
+    GEMM rate a step must then reach (its matmul flops over that time), and
+    that rate as a share of the measured sgemm rate on the step's own shapes
+    and of the cores' FMA peak. Above 100% of the sgemm rate, a step doing
+    nothing but its GEMMs at OpenBLAS's speed would still miss the target;
+    above 100% of the FMA peak, no GEMM can meet it."""
+    print("### Issue 6's targets against what this machine can do\n")
+    print("| config | threads | target | target tok/s | step budget s | GEMM GFLOP/s needed "
+          "| needed / sgemm rate | needed / FMA peak | attograd tok/s | attograd / torch | met |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for config in configs:
+        for threads in (1, 2):
+            ours = groups.get((config, threads, "attograd", ""))
+            torch = [summary(v) for k, v in groups.items()
+                     if k[0] == config and k[1] == threads and k[2].startswith("torch")]
+            if not ours or not torch:
+                continue
+            a, best = summary(ours), max(torch, key=lambda s: s["tokens_per_s"])
+            ratio = TARGET_RATIO.get((config, threads), TARGET_RATIO_1_THREAD)
+            target = ratio * best["tokens_per_s"]
+            budget = ours[0]["target_tokens_per_step"] / target
+            needed = ours[0]["matmul_flops_per_step"] / budget * 1e-9
+            rate = sgemm.get(config, {}).get("gflops_1_caller" if threads == 1 else "gflops_2_callers")
+            fma = peak.get("gflops_1_core" if threads == 1 else "gflops_2_cores")
+            achieved = a["tokens_per_s"] / best["tokens_per_s"]
+            print(f"| {config} | {threads} | {ratio:g}x torch | {fmt(target)} | {budget:.3f} | {needed:.1f} "
+                  f"| {f'{100 * needed / rate:.0f}%' if rate else '-'} | {f'{100 * needed / fma:.0f}%' if fma else '-'} "
+                  f"| {fmt(a['tokens_per_s'])} | {achieved:.2f} | {'yes' if achieved >= ratio else 'no'} |")
+    for config in configs:
+        one, two = groups.get((config, 1, "attograd", "")), groups.get((config, 2, "attograd", ""))
+        if one and two:
+            scaling = summary(two)["tokens_per_s"] / summary(one)["tokens_per_s"]
+            print(f"\n{config}: attograd 2 threads / 1 thread = {scaling:.2f} "
+                  f"(target {TARGET_SCALING:g}: {'met' if scaling >= TARGET_SCALING else 'not met'})", end="")
+    if peak:
+        print(f"\n\nFMA peak measured in this run: {peak.get('gflops_1_core', 0):.1f} GFLOP/s on one core, "
+              f"{peak.get('gflops_2_cores', 0):.1f} on two at once (`attograd_bench --peak`).")
+    print()
+
+
 def print_cpu_view(groups, sgemm, configs):
     print("### The same at 1 thread, per CPU-second (robust to other processes sharing the cores)\n")
     print("| config | attograd tokens per CPU-s | torch best tokens per CPU-s (which) | attograd / torch "
@@ -169,6 +216,7 @@ def main():
     sgemm = {r["result"]["config"]: r["result"] for r in runs if r["result"].get("mode") == "sgemm"}
     ops = [r["result"] for r in runs if r["result"].get("mode") == "ops"]
     overheads = [r["result"] for r in runs if r["result"].get("mode") == "overhead"]
+    peak = next((r["result"] for r in runs if r["result"].get("mode") == "peak" and r["result"].get("supported")), {})
     groups = train_groups(runs)
     configs = [c for c in ["tiny", "small", "base", "copy"] if any(k[0] == c for k in groups)]
     loads = [r["run"]["loadavg"] for r in runs if "loadavg" in r["run"]]
@@ -181,6 +229,7 @@ def main():
           f"median {med(loads):.1f}, max {max(loads, default=0):.1f} "
           "(a load above the core count means other processes shared the cores).\n")
     print_summary(groups, sgemm, configs)
+    print_targets(groups, sgemm, peak, configs)
     print_cpu_view(groups, sgemm, configs)
     print_runs(groups)
     print_sgemm(sgemm)

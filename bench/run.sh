@@ -80,6 +80,9 @@ printf '{"run": {}, "result": {"mode": "meta", "date": "%s", "cpu": "%s", "cores
   "$(date -Iseconds)" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" "$(nproc)" \
   "$torch_version" "$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)" >>"$raw"
 
+echo "the cores' FMA peak" >&2
+record 1 "" "$bench" --peak --min-time "$min_time"
+
 echo "sgemm rates on each configuration's GEMM shapes" >&2
 for config in $configs; do
   record 1 "" "$bench" --sgemm --config "$config" --min-time "$min_time"
