@@ -1,11 +1,12 @@
-// The five modes of attograd_bench. Each returns one JSON object that the
-// program prints on stdout and bench/run.sh collects.
+// The modes of attograd_bench. Each but --profile returns one JSON object
+// that the program prints on stdout and bench/run.sh collects.
 //
 //   attograd_bench --config small --threads 2 --warmup-steps 2 --steps 10   train
 //   attograd_bench --sgemm --config small     cblas_sgemm on the step's GEMM shapes
 //   attograd_bench --ops --config small       single ops against sgemm and memcpy
 //   attograd_bench --overhead --threads 1     engine cost per node of tiny ops
 //   attograd_bench --peak                     the cores' measured FMA peak
+//   attograd_bench --profile --config small   the profiler's tables (text, not JSON)
 #pragma once
 
 #include <cstdint>

@@ -2,7 +2,7 @@
 // entry point and the training mode: the encoder-decoder Transformer of a
 // configuration (cli/seq2seq.hpp, the model `attograd train` trains) fed
 // random tokens, stepped by Adam, each step timed from zero_grad to the end
-// of the update. See bench/README.md for what every field means.
+// of the update. README.md "Benchmarks" says what the report shows.
 #include <tbb/global_control.h>
 
 #include <iostream>
@@ -15,6 +15,7 @@
 #include "cli/seq2seq.hpp"
 #include "engine/error.hpp"
 #include "engine/optimizer.hpp"
+#include "engine/profile_report.hpp"
 #include "engine/profiler.hpp"
 
 namespace attograd::bench {
@@ -155,12 +156,29 @@ nlohmann::json run_train(const ModeArgs& a) {
           {"last_loss", loss}};
 }
 
+// --profile: the engine's profiler over the timed steps of a configuration,
+// as the text tables `attograd profile` prints (the optimizer update is not
+// a graph node and is not in them).
+void print_profile(const ModeArgs& a) {
+  const BenchConfig& c = find_config(a.config);
+  Trainer t(c, a.seed, a.threads);
+  Profiler profiler;
+  for (std::int64_t i = 0; i < a.warmup_steps + a.steps; ++i)
+    t.step(sample_batch(*t.task, a.seed, std::uint64_t(i), c.batch), std::uint64_t(i),
+           i >= a.warmup_steps ? &profiler : nullptr);
+  const Profile p = profiler.profile();
+  fmt::print("profile of {}: {} steps after {} warm-up, {} thread(s)\n\n", c.name, a.steps, a.warmup_steps, a.threads);
+  fmt::print("== time per op (forward and backward separately) ==\n{}\n", format_op_table(op_table(p)));
+  fmt::print("== time per scope ==\n{}\n", format_scope_rollup(scope_rollup(p, ScopeOrder::by_time, 3)));
+  fmt::print("== parallelism ==\n{}\n", format_parallelism_report(parallelism_report(p)));
+}
+
 }  // namespace attograd::bench
 
 int main(int argc, char** argv) {
   using namespace attograd::bench;
   ModeArgs a;
-  bool sgemm = false, ops = false, overhead = false, peak = false;
+  bool sgemm = false, ops = false, overhead = false, peak = false, profile = false;
   CLI::App app("attograd_bench: training throughput, GEMM rates, op timings and engine overhead as JSON");
   app.add_option("--config", a.config, "tiny, small, base or copy")->check(CLI::IsMember(config_names()));
   app.add_option("--threads", a.threads, "cores to use (TBB's global limit)")->check(CLI::Range(1, 256));
@@ -174,12 +192,18 @@ int main(int argc, char** argv) {
   auto* m2 = app.add_flag("--ops", ops, "single ops against sgemm and memcpy");
   auto* m3 = app.add_flag("--overhead", overhead, "engine overhead per node");
   auto* m4 = app.add_flag("--peak", peak, "the cores' FMA peak GFLOP/s (1 and 2 cores)");
-  m1->excludes(m2, m3, m4);
-  m2->excludes(m3, m4);
-  m3->excludes(m4);
+  auto* m5 = app.add_flag("--profile", profile, "the profiler's tables over the timed steps (text, not JSON)");
+  m1->excludes(m2, m3, m4, m5);
+  m2->excludes(m3, m4, m5);
+  m3->excludes(m4, m5);
+  m4->excludes(m5);
   CLI11_PARSE(app, argc, argv);
   try {
     tbb::global_control limit(tbb::global_control::max_allowed_parallelism, std::size_t(a.threads));
+    if (profile) {
+      print_profile(a);
+      return 0;
+    }
     const nlohmann::json out = sgemm ? run_sgemm(a)
                                : ops ? run_ops(a)
                                : overhead ? run_overhead(a)

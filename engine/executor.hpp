@@ -109,7 +109,7 @@ class Executor {
   // last forward + backward (measured by the engine's own accounting).
   std::int64_t peak_bytes() const { return peak_bytes_; }
 
-  struct State;  // run state, engine/executor.cpp
+  struct State;  // run state, engine/executor_state.hpp
 
  private:
   Backend backend_;

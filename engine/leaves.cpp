@@ -41,10 +41,13 @@ class ParameterOp final : public Op {
   std::vector<Tensor> backward(OpContext& ctx) const override {
     Tensor& acc = ctx.parameters().at(name_).grad;
     const Tensor& g = ctx.grad_output();
+    constexpr std::int64_t kGrain = 1 << 15;  // elements per block; elementwise, so any split gives the same bits
     visit_floating(acc.dtype(), [&]<class T>(T) {
       T* a = acc.data<T>();
       const T* d = g.data<T>();
-      for (std::int64_t i = 0; i < acc.numel(); ++i) a[i] += d[i];
+      ctx.parallel_for(acc.numel(), kGrain, [&](std::int64_t lo, std::int64_t hi) {
+        for (std::int64_t i = lo; i < hi; ++i) a[i] += d[i];
+      });
     });
     return {};
   }

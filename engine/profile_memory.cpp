@@ -1,13 +1,14 @@
 // The memory report.
 //
 // Which tensors are alive at the peak is *simulated*, not measured: the
-// recorded schedule is replayed in time order through the same liveness
-// rules the executor applies (engine/executor.cpp), so every byte has a
-// name. A node's value appears when the node starts and disappears after
-// its last forward reader, unless a backward reads it (Op::backward_reads_*),
-// it is a target, or it is a leaf (leaves alias stored tensors: counted as
-// resident, not as allocations). Gradients sent to a node live until that
-// node's backward has used them; several are summed into a fresh buffer.
+// recorded schedule is replayed in time order through the same liveness rules
+// the executor applies (engine/executor.cpp, executor_backward.cpp), so every
+// byte has a name. A node's value appears when the node starts and disappears
+// after its last forward reader, unless a backward reads it
+// (Op::backward_reads_*), it is a target, or it is a leaf (leaves alias stored
+// tensors: counted as resident, not as allocations). Gradients sent to a node
+// live until that node's backward has used them; several are summed into a
+// fresh buffer.
 //
 // What the replay cannot see: tensors an op saves for its backward, kernel
 // temporaries, and outputs that alias an input (a reshape) or gradients that

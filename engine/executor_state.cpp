@@ -1,0 +1,65 @@
+#include "engine/executor_state.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "engine/error.hpp"
+
+namespace attograd::executor_detail {
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+[[noreturn]] void rethrow_for_node(const Graph& g, NodeId n, Phase phase) {
+  const Node& node = g.node(n);
+  const std::string op = node.op->name();
+  try {
+    throw;
+  } catch (const NodeError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw NodeError(fmt::format("{} (in {} of node {} '{}', op {})", e.what(), phase_name(phase), n, node.label, op),
+                    n, op, node.label, phase_name(phase));
+  }
+}
+
+std::unique_ptr<std::atomic<int>[]> counters(std::size_t n) {
+  auto c = std::make_unique<std::atomic<int>[]>(n);
+  for (std::size_t i = 0; i < n; ++i) c[i].store(0, std::memory_order_relaxed);
+  return c;
+}
+
+NumericsInputs read_by(const Executor::State& s, const Node& node, const Tensor* grad_output) {
+  NumericsInputs read{{}, grad_output};
+  for (NodeId in : node.inputs) read.inputs.push_back(&s.values[in]);
+  return read;
+}
+
+Tensor sum_gradient_parts(std::vector<Tensor>& parts, const Parallel& parallel) {
+  std::vector<Tensor*> present;
+  for (Tensor& part : parts)
+    if (part.defined()) present.push_back(&part);
+  if (present.empty()) return {};
+  if (present.size() == 1) return std::exchange(*present.front(), Tensor());
+  const Tensor& first = *present.front();
+  Tensor sum = Tensor::empty(first.dtype(), first.shape());
+  constexpr std::int64_t kGrain = 1 << 15;  // elements per block
+  visit_floating(sum.dtype(), [&]<class T>(T) {
+    T* out = sum.data<T>();
+    parallel.parallel_for(sum.numel(), kGrain, [&](std::int64_t lo, std::int64_t hi) {
+      std::copy(first.data<T>() + lo, first.data<T>() + hi, out + lo);
+      for (std::size_t p = 1; p < present.size(); ++p) {
+        const T* part = present[p]->data<T>();
+        for (std::int64_t k = lo; k < hi; ++k) out[k] += part[k];
+      }
+    });
+  });
+  for (Tensor& part : parts) part = Tensor();
+  return sum;
+}
+
+}  // namespace attograd::executor_detail
