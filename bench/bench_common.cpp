@@ -66,6 +66,8 @@ Gemm forward_gemm(const Shape& a, const Shape& b, bool ta, bool tb) {
   return f;
 }
 
+bool is_gemm_op(const Node& n) { return n.op->name() == "matmul" || n.op->name() == "linear"; }
+
 }  // namespace
 
 const BenchConfig& find_config(const std::string& name) {
@@ -129,8 +131,9 @@ std::vector<GemmCall> training_gemms(const Graph& g) {
   std::vector<GemmCall> calls;
   for (std::size_t id = 0; id < g.size(); ++id) {
     const Node& n = g.nodes()[id];
-    if (n.op->name() != "matmul") continue;
-    const std::string flags = n.op->describe();
+    if (!is_gemm_op(n)) continue;
+    // linear(x, w, b) runs the GEMMs of matmul(x, w, transpose_b).
+    const std::string flags = n.op->name() == "linear" ? "transpose_b" : n.op->describe();
     const bool ta = flags.find("transpose_a") != std::string::npos;
     const bool tb = flags.find("transpose_b") != std::string::npos;
     const Gemm f = forward_gemm(g.node(n.inputs[0]).type.shape, g.node(n.inputs[1]).type.shape, ta, tb);
@@ -150,7 +153,7 @@ std::vector<GemmCall> training_gemms(const Graph& g) {
 double matmul_cost_flops(const Graph& g) {
   double total = 0;
   for (const Node& n : g.nodes()) {
-    if (n.op->name() != "matmul") continue;
+    if (!is_gemm_op(n)) continue;
     std::vector<TensorType> in;
     for (NodeId i : n.inputs) in.push_back(g.node(i).type);
     const Cost c = n.op->cost(in, n.type);

@@ -9,6 +9,7 @@
 #include "ops/elementwise.hpp"
 #include "ops/embedding.hpp"
 #include "ops/layer_norm.hpp"
+#include "ops/linear.hpp"
 #include "ops/matmul.hpp"
 
 namespace attograd {
@@ -16,9 +17,8 @@ namespace attograd {
 Expr linear(Expr x, std::int64_t out_features, bool bias) {
   Graph& g = *x.graph;
   Expr w = parameter(g, "weight", {out_features, x.dim(-1)}, Init::xavier_uniform());
-  Expr y = matmul(x, w, false, /*transpose_b=*/true);
-  if (bias) y = y + parameter(g, "bias", {out_features}, Init::zeros());
-  return y;
+  if (!bias) return matmul(x, w, false, /*transpose_b=*/true);
+  return attograd::linear(x, w, parameter(g, "bias", {out_features}, Init::zeros()));
 }
 
 Expr layer_norm(Expr x, double eps) {

@@ -11,6 +11,7 @@
 #include "ops/layer_norm.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/mask.hpp"
+#include "ops/linear.hpp"
 #include "ops/matmul.hpp"
 #include "ops/reduce.hpp"
 #include "ops/shape_ops.hpp"
@@ -23,6 +24,7 @@ void register_builtin_ops(OpRegistry& registry) {
   register_reduce_ops(registry);
   register_shape_ops(registry);
   register_matmul_ops(registry);
+  register_linear_ops(registry);
   register_softmax_ops(registry);
   register_mask_ops(registry);
   register_concat_ops(registry);

@@ -1,54 +1,17 @@
-// matmul on OpenBLAS. Never include xtensor-blas here: its bundled cblas
-// declarations clash with OpenBLAS's <cblas.h>.
+// matmul on OpenBLAS through ops/gemm.hpp.
 #include "ops/matmul.hpp"
 
-#include <cblas.h>
-
 #include <algorithm>
-#include <mutex>
 
 #include <fmt/format.h>
 
 #include "engine/context.hpp"
 #include "engine/error.hpp"
 #include "engine/registry.hpp"
-
-// Declared here rather than trusted to <cblas.h>: netlib's header lacks it.
-extern "C" void openblas_set_num_threads(int);
+#include "ops/gemm.hpp"
 
 namespace attograd {
 namespace {
-
-// OpenBLAS's own threads would fight TBB's and change the low bits with the
-// thread count: it runs single-threaded, and TBB splits the work.
-void pin_blas_to_one_thread() {
-  static std::once_flag once;
-  std::call_once(once, [] { openblas_set_num_threads(1); });
-}
-
-// Work split: fixed blocks of output rows per GEMM (the split depends on the
-// sizes only, never on the thread count), grouped so one task does >=
-// kTaskFlops. A single product with few rows (the copy task's 300-row
-// linears) gets smaller blocks, about 8 of them, so both cores have work.
-constexpr std::int64_t kRowBlock = 128, kMinRowBlock = 32;
-constexpr double kTaskFlops = 2e6;
-
-std::int64_t row_block(std::int64_t m, std::int64_t batch_count) {
-  if (batch_count > 1) return kRowBlock;  // the batch gives the parallelism
-  const std::int64_t eighth = (m + 7) / 8;
-  return std::clamp((eighth + 15) / 16 * 16, kMinRowBlock, kRowBlock);
-}
-
-void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a, std::int64_t lda,
-          const float* b, std::int64_t ldb, float* c) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(m), int(n), int(k),
-              1.0f, a, int(lda), b, int(ldb), 0.0f, c, int(n));
-}
-void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const double* a, std::int64_t lda,
-          const double* b, std::int64_t ldb, double* c) {
-  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(m), int(n), int(k),
-              1.0, a, int(lda), b, int(ldb), 0.0, c, int(n));
-}
 
 // One factor of a batched product: a stack of row-major matrices of
 // rows x cols, used as X or (trans) X^T; `strides` step through the stack
@@ -93,16 +56,14 @@ void batched_gemm(const OpContext& ctx, const Operand<T>& x, const Operand<T>& y
     std::fill_n(out, count * m * n, T(0));
     return;
   }
-  pin_blas_to_one_thread();
-  const std::int64_t rb = row_block(m, count), blocks = (m + rb - 1) / rb;
-  const double block_flops = 2.0 * double(std::min(m, rb)) * double(n) * double(k);
-  const auto grain = std::max<std::int64_t>(1, std::int64_t(kTaskFlops / block_flops));
-  ctx.parallel_for(count * blocks, grain, [&](std::int64_t lo, std::int64_t hi) {
+  gemm::pin_blas_to_one_thread();
+  const std::int64_t rb = gemm::row_block(m, count), blocks = (m + rb - 1) / rb;
+  ctx.parallel_for(count * blocks, gemm::blocks_per_task(std::min(m, rb), n, k), [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t task = lo; task < hi; ++task) {
       const std::int64_t b = task / blocks, r0 = (task % blocks) * rb;
       const T* xs = x.data + batch_offset(b, batch, x.strides) + (x.trans ? r0 : r0 * x.cols);
       const T* ys = y.data + batch_offset(b, batch, y.strides);
-      gemm(x.trans, y.trans, std::min(rb, m - r0), n, k, xs, x.cols, ys, y.cols, out + (b * m + r0) * n);
+      gemm::call(x.trans, y.trans, std::min(rb, m - r0), n, k, xs, x.cols, ys, y.cols, T(0), out + (b * m + r0) * n);
     }
   });
 }

@@ -1,6 +1,9 @@
 // The profiler's FLOP counts of attention against the analytic count.
 #include <doctest/doctest.h>
 
+#include <map>
+#include <string>
+
 #include "engine/executor.hpp"
 #include "engine/leaves.hpp"
 #include "engine/profile_report.hpp"
@@ -11,7 +14,7 @@
 
 using namespace attograd;
 
-TEST_CASE("matmul FLOPs reported for multi-head attention equal the analytic count") {
+TEST_CASE("GEMM FLOPs reported for multi-head attention equal the analytic count") {
   const std::int64_t b = 2, t = 3, s = 5, d = 8, h = 2, k = d / h;
   ParameterStore store(1);
   Graph g(&store);
@@ -28,19 +31,26 @@ TEST_CASE("matmul FLOPs reported for multi-head attention equal the analytic cou
                  {ids.id, Tensor::full(DType::i32, {b, s}, 1)}}, {loss.id}, o);
   ex.backward(loss.id);
 
-  // Projections: q and out over B*T rows, k and v over B*S rows, each (D x D).
-  // Scores (B,H,T,K)@(B,H,K,S) and weights (B,H,T,S)@(B,H,S,K): 2*B*H*T*S*K each.
+  // Projections (linear ops): q and out over B*T rows, k and v over B*S
+  // rows, each (D x D). Scores (B,H,T,K)@(B,H,K,S) and weights
+  // (B,H,T,S)@(B,H,S,K) (matmul ops): 2*B*H*T*S*K each.
   const double projections = 2.0 * (2 * b * t * d * d + 2 * b * s * d * d);
   const double attention = 2.0 * (2 * b * h * t * s * k);
-  const double forward = projections + attention;
-  double got_forward = -1, got_backward = -1;
-  std::int64_t calls = 0;
+  struct Seen {
+    double forward = -1, backward = -1;
+    std::int64_t calls = 0;
+  };
+  std::map<std::string, Seen> seen;
   for (const OpStats& row : op_table(prof.profile())) {
-    if (row.op != "matmul") continue;
-    if (row.phase == "forward") got_forward = row.flops, calls = row.calls;
-    if (row.phase == "backward") got_backward = row.flops;
+    if (row.op != "matmul" && row.op != "linear") continue;
+    Seen& s = seen[row.op];
+    if (row.phase == "forward") s.forward = row.flops, s.calls = row.calls;
+    if (row.phase == "backward") s.backward = row.flops;
   }
-  CHECK(calls == 6);
-  CHECK(got_forward == doctest::Approx(forward));
-  CHECK(got_backward == doctest::Approx(2 * forward));  // dA and dB: one GEMM each
+  CHECK(seen["linear"].calls == 4);
+  CHECK(seen["linear"].forward == doctest::Approx(projections));
+  CHECK(seen["linear"].backward == doctest::Approx(2 * projections));  // dx and dw: one GEMM each
+  CHECK(seen["matmul"].calls == 2);
+  CHECK(seen["matmul"].forward == doctest::Approx(attention));
+  CHECK(seen["matmul"].backward == doctest::Approx(2 * attention));
 }

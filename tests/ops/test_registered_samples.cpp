@@ -40,4 +40,7 @@ TEST_CASE("ops created by name behave like their builder functions") {
                   },
                   {fixed_input({1, 2}, {1, 2}), fixed_input({1, 2}, {3, 4})}),
               {11});
+  check_close(run_forward([&](Graph&, const std::vector<Expr>& in) { return apply("linear", in, {}, registry); },
+                          {fixed_input({1, 2}, {1, 2}), fixed_input({1, 2}, {3, 4}), fixed_input({1}, {-1})}),
+              {10});
 }

@@ -1,0 +1,98 @@
+#include <doctest/doctest.h>
+
+#include "engine/error.hpp"
+#include "ops/elementwise.hpp"
+#include "ops/linear.hpp"
+#include "ops/matmul.hpp"
+#include "tests/support/op_check.hpp"
+
+using namespace attograd;
+using namespace attograd::testing;
+
+namespace {
+
+GraphBuilder fused() {
+  return [](Graph&, const std::vector<Expr>& in) { return linear(in[0], in[1], in[2]); };
+}
+GraphBuilder unfused() {
+  return [](Graph&, const std::vector<Expr>& in) { return matmul(in[0], in[1], false, true) + in[2]; };
+}
+
+// Every element of a and b within tol (same shapes).
+void check_tensors_close(const Tensor& a, const Tensor& b, double tol) {
+  REQUIRE(a.shape() == b.shape());
+  const Tensor da = a.to(DType::f64), db = b.to(DType::f64);
+  for (std::int64_t i = 0; i < a.numel(); ++i) CHECK(da.data<double>()[i] == doctest::Approx(db.data<double>()[i]).epsilon(tol));
+}
+
+}  // namespace
+
+TEST_CASE("linear computes x @ w^T + b as by hand") {
+  // x = [[1 2 3] [4 5 6]], w = [[1 0 -1] [2 1 0]], b = [0.5 -1]:
+  // row 0: 1 - 3 + 0.5 = -1.5, 2 + 2 - 1 = 3; row 1: 4 - 6 + 0.5 = -1.5, 8 + 5 - 1 = 12.
+  const Tensor y = run_forward(fused(), {fixed_input({2, 3}, {1, 2, 3, 4, 5, 6}), fixed_input({2, 3}, {1, 0, -1, 2, 1, 0}),
+                                         fixed_input({2}, {0.5, -1})});
+  CHECK(y.shape() == Shape{2, 2});
+  check_close(y, {-1.5, 3, -1.5, 12});
+}
+
+TEST_CASE("linear equals matmul with transpose_b plus the bias, values and gradients") {
+  for (const Shape& x : {Shape{3, 4}, Shape{2, 5, 4}, Shape{4}}) {
+    INFO(to_string(x));
+    const std::vector<GradcheckInput> in{uniform_input(x), uniform_input({6, 4}), uniform_input({6})};
+    const std::vector<Tensor> a = run_all(fused(), in, DType::f64, Backend::sequential, 1);
+    const std::vector<Tensor> b = run_all(x.size() >= 2 ? unfused() : fused(), in, DType::f64, Backend::sequential, 1);
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) check_tensors_close(a[i], b[i], 1e-12);
+  }
+}
+
+TEST_CASE("linear passes gradcheck, also with inputs that need no gradient") {
+  check_gradcheck(fused(), {uniform_input({3, 4}), uniform_input({5, 4}), uniform_input({5})});
+  check_gradcheck(fused(), {uniform_input({2, 3, 4}), uniform_input({2, 4}), uniform_input({2})});
+  GradcheckInput x = uniform_input({2, 3, 4});
+  x.differentiable = false;
+  check_gradcheck(fused(), {x, uniform_input({5, 4}), uniform_input({5})});
+  GradcheckInput w = uniform_input({5, 4});
+  w.differentiable = false;
+  check_gradcheck(fused(), {uniform_input({3, 4}), w, uniform_input({5})});
+}
+
+TEST_CASE("linear with no input features gives the bias in every row") {
+  const Tensor y = run_forward(fused(), {uniform_input({3, 0}), uniform_input({2, 0}), fixed_input({2}, {0.25, -2})});
+  CHECK(y.shape() == Shape{3, 2});
+  check_close(y, {0.25, -2, 0.25, -2, 0.25, -2});
+  CHECK(run_forward(fused(), {uniform_input({0, 4}), uniform_input({2, 4}), uniform_input({2})}).shape() == Shape{0, 2});
+}
+
+TEST_CASE("linear names the shapes when they do not fit") {
+  Graph g;
+  auto in = [&g](const char* name, Shape s, DType t = DType::f32) { return input(g, name, {t, std::move(s)}); };
+  CHECK_THROWS_WITH_AS(linear(in("a", {2, 3}), in("b", {4, 5}), in("c", {4})),
+                       doctest::Contains("[linear] x (2, 3) must end in the weight's 5 input features"), ShapeError);
+  CHECK_THROWS_WITH_AS(linear(in("d", {2, 3}), in("e", {4, 3}), in("f", {3})),
+                       doctest::Contains("[linear] bias (3,) must be (4,), one per output of weight (4, 3)"),
+                       ShapeError);
+  CHECK_THROWS_WITH_AS(linear(in("g", {2, 3}), in("h", {2, 4, 3}), in("i", {4})),
+                       doctest::Contains("[linear] weight must be (out, in), got (2, 4, 3)"), ShapeError);
+  CHECK_THROWS_WITH_AS(linear(in("j", {2, 3}), in("k", {4, 3}, DType::f64), in("l", {4})),
+                       doctest::Contains("[linear] x, weight and bias must share one floating dtype"), ShapeError);
+  CHECK_THROWS_WITH_AS(linear(in("m", {}), in("n", {4, 3}), in("o", {4})),
+                       doctest::Contains("[linear] x () must end in the weight's 3 input features"), ShapeError);
+}
+
+TEST_CASE("linear reports matmul's GEMM flops: 2*M*N*K forward, twice that backward") {
+  Graph g;
+  const Expr y = linear(input(g, "x", {DType::f32, {2, 3, 4}}), input(g, "w", {DType::f32, {5, 4}}),
+                        input(g, "b", {DType::f32, {5}}));
+  std::vector<TensorType> in;
+  for (NodeId i : y.node().inputs) in.push_back(g.node(i).type);
+  const Cost cost = y.node().op->cost(in, y.type());
+  CHECK(cost.forward_flops == 2.0 * 6 * 5 * 4);
+  CHECK(cost.backward_flops == 2 * cost.forward_flops);
+}
+
+TEST_CASE("linear gives the same bits on every executor when its rows are split into blocks") {
+  check_backends_agree(fused(), {uniform_input({2, 300, 64}), uniform_input({48, 64}), uniform_input({48})});
+  check_backends_agree(fused(), {uniform_input({300, 16}), uniform_input({520, 16}), uniform_input({520})});
+}
