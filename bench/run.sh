@@ -105,7 +105,8 @@ for rep in $(seq 1 "$reps"); do
   done
 done
 
-echo "single ops and engine overhead" >&2
+echo "the cores' FMA peak again, and single ops and engine overhead" >&2
+record 2 "" "$bench" --peak --min-time "$min_time"
 for threads in $threads_list; do
   record 1 "" "$bench" --ops --config small --threads "$threads" --reps "$op_reps" --min-time "$min_time"
   record 1 "" "$bench" --overhead --threads "$threads" --nodes 4000 --reps "$op_reps"
