@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Smoke test of the benchmark programs (meson tests bench-smoke and
 bench-torch-smoke): each mode runs on the tiny configuration for a step or
-two and must print one JSON object holding its fields. Timings are never
-checked here: they belong to the benchmark, not to tests.
+two and must print one JSON object holding its fields (--profile: its text
+tables). Timings are never checked here: they belong to the benchmark, not
+to tests.
 
   check_json.py attograd build/bench/attograd_bench
   check_json.py torch bench/torch_transformer.py     (exit 77 = skipped without torch)
@@ -72,6 +73,11 @@ def check_attograd(exe):
     need(peak, ["mode", "supported"], "peak")
     if peak["supported"] and not (peak["gflops_1_core"] > 0 and peak["gflops_2_cores"] > 0):
         raise SystemExit(f"peak: rates not positive: {peak}")
+    profile = subprocess.run([exe, "--profile", "--config", "tiny", "--warmup-steps", "1", "--steps", "1"], check=True,
+                             stdout=subprocess.PIPE, timeout=100).stdout.decode()
+    for section in ["== time per op", "== time per scope ==", "== parallelism ==", "linear", "critical path"]:
+        if section not in profile:
+            raise SystemExit(f"--profile: no '{section}' in its output:\n{profile}")
     overhead = run_json([exe, "--overhead", "--threads", "2", "--nodes", "200", "--reps", "2"])
     need(overhead["graphs"][0], ["graph", "nodes", "tbb", "sequential"], "overhead")
     need(overhead["graphs"][0]["tbb"], ["forward_us_per_node", "backward_us_per_node"], "overhead tbb")
