@@ -185,7 +185,8 @@ int main(int argc, char** argv) {
   app.add_option("--warmup-steps", a.warmup_steps, "untimed training steps first")->check(CLI::Range(1, 100000));
   app.add_option("--steps", a.steps, "timed training steps")->check(CLI::Range(1, 100000));
   app.add_option("--seed", a.seed, "parameters and data");
-  app.add_option("--min-time", a.min_seconds, "sgemm/ops/peak: seconds of timing per item")->check(CLI::Range(0.0, 60.0));
+  app.add_option("--min-time", a.min_seconds, "sgemm/ops/peak: seconds of timing per item")
+      ->check(CLI::Range(0.0, 60.0));
   app.add_option("--reps", a.reps, "ops/overhead: repetitions")->check(CLI::Range(1, 100000));
   app.add_option("--nodes", a.nodes, "overhead: nodes in the graph")->check(CLI::Range(2, 10000000));
   auto* m1 = app.add_flag("--sgemm", sgemm, "cblas_sgemm rates on the config's GEMM shapes");

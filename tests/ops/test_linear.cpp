@@ -22,7 +22,8 @@ GraphBuilder unfused() {
 void check_tensors_close(const Tensor& a, const Tensor& b, double tol) {
   REQUIRE(a.shape() == b.shape());
   const Tensor da = a.to(DType::f64), db = b.to(DType::f64);
-  for (std::int64_t i = 0; i < a.numel(); ++i) CHECK(da.data<double>()[i] == doctest::Approx(db.data<double>()[i]).epsilon(tol));
+  for (std::int64_t i = 0; i < a.numel(); ++i)
+    CHECK(da.data<double>()[i] == doctest::Approx(db.data<double>()[i]).epsilon(tol));
 }
 
 }  // namespace
@@ -30,8 +31,8 @@ void check_tensors_close(const Tensor& a, const Tensor& b, double tol) {
 TEST_CASE("linear computes x @ w^T + b as by hand") {
   // x = [[1 2 3] [4 5 6]], w = [[1 0 -1] [2 1 0]], b = [0.5 -1]:
   // row 0: 1 - 3 + 0.5 = -1.5, 2 + 2 - 1 = 3; row 1: 4 - 6 + 0.5 = -1.5, 8 + 5 - 1 = 12.
-  const Tensor y = run_forward(fused(), {fixed_input({2, 3}, {1, 2, 3, 4, 5, 6}), fixed_input({2, 3}, {1, 0, -1, 2, 1, 0}),
-                                         fixed_input({2}, {0.5, -1})});
+  const Tensor y = run_forward(fused(), {fixed_input({2, 3}, {1, 2, 3, 4, 5, 6}),
+                                         fixed_input({2, 3}, {1, 0, -1, 2, 1, 0}), fixed_input({2}, {0.5, -1})});
   CHECK(y.shape() == Shape{2, 2});
   check_close(y, {-1.5, 3, -1.5, 12});
 }
@@ -62,7 +63,8 @@ TEST_CASE("linear with no input features gives the bias in every row") {
   const Tensor y = run_forward(fused(), {uniform_input({3, 0}), uniform_input({2, 0}), fixed_input({2}, {0.25, -2})});
   CHECK(y.shape() == Shape{3, 2});
   check_close(y, {0.25, -2, 0.25, -2, 0.25, -2});
-  CHECK(run_forward(fused(), {uniform_input({0, 4}), uniform_input({2, 4}), uniform_input({2})}).shape() == Shape{0, 2});
+  const Tensor no_rows = run_forward(fused(), {uniform_input({0, 4}), uniform_input({2, 4}), uniform_input({2})});
+  CHECK(no_rows.shape() == Shape{0, 2});
 }
 
 TEST_CASE("linear names the shapes when they do not fit") {
