@@ -63,6 +63,12 @@ def print_runs(groups):
     print()
 
 
+def torch_runs(groups, config, threads):
+    """PyTorch's summaries at (config, threads), each with its variant and setting."""
+    return [(summary(v), f"{k[2][6:]}{' ' + k[3] if k[3] else ''}") for k, v in groups.items()
+            if k[0] == config and k[1] == threads and k[2].startswith("torch")]
+
+
 def print_summary(groups, sgemm, configs):
     print("### attograd against PyTorch at its best (tokens/s = target tokens per second, medians)\n")
     print("| config | threads | attograd tok/s | torch best tok/s (which) | attograd / torch | attograd 2T / 1T "
@@ -74,8 +80,7 @@ def print_summary(groups, sgemm, configs):
             if not ours:
                 continue
             a = summary(ours)
-            torch = [(summary(v), f"{k[2][6:]}{' ' + k[3] if k[3] else ''}") for k, v in groups.items()
-                     if k[0] == config and k[1] == threads and k[2].startswith("torch")]
+            torch = torch_runs(groups, config, threads)
             best, which = max(torch, key=lambda t: t[0]["tokens_per_s"]) if torch else (None, "")
             one = groups.get((config, 1, "attograd", ""))
             speedup = a["tokens_per_s"] / summary(one)["tokens_per_s"] if threads == 2 and one else None
@@ -110,11 +115,10 @@ def print_targets(groups, sgemm, peak, configs):
     for config in configs:
         for threads in (1, 2):
             ours = groups.get((config, threads, "attograd", ""))
-            torch = [summary(v) for k, v in groups.items()
-                     if k[0] == config and k[1] == threads and k[2].startswith("torch")]
+            torch = torch_runs(groups, config, threads)
             if not ours or not torch:
                 continue
-            a, best = summary(ours), max(torch, key=lambda s: s["tokens_per_s"])
+            a, best = summary(ours), max(torch, key=lambda t: t[0]["tokens_per_s"])[0]
             ratio = TARGET_RATIO.get((config, threads), TARGET_RATIO_1_THREAD)
             target = ratio * best["tokens_per_s"]
             budget = ours[0]["target_tokens_per_step"] / target
@@ -148,8 +152,7 @@ def print_cpu_view(groups, sgemm, configs):
         if not ours:
             continue
         a = summary(ours)
-        torch = [(summary(v), k[2][6:]) for k, v in groups.items()
-                 if k[0] == config and k[1] == 1 and k[2].startswith("torch")]
+        torch = torch_runs(groups, config, 1)
         best, which = max(torch, key=lambda t: t[0]["tokens_per_cpu_s"]) if torch else (None, "")
         gflops_cpu = ours[0]["matmul_flops_per_step"] / a["cpu_s"] * 1e-9
         rate = sgemm.get(config, {}).get("gflops_1_caller_cpu")
