@@ -142,6 +142,25 @@ def print_targets(groups, sgemm, peak, configs):
     print()
 
 
+def print_core_checks(checks):
+    """The FMA peak measured just before each 2-thread attograd run: when two
+    threads reach well under twice one core's rate (here: under 1.6x), the
+    two vCPUs were sharing one physical core's FMA units during that run,
+    and its 2-thread numbers (and 2T / 1T) say more about the host than
+    about attograd."""
+    if not checks:
+        return
+    print("### Were the two cores two cores? (FMA peak just before each 2-thread attograd run)\n")
+    print("| config | rep | 1 core GFLOP/s | 2 cores GFLOP/s | 2 / 1 |")
+    print("|---|---|---|---|---|")
+    shared = 0
+    for config, rep, p in checks:
+        ratio = p["gflops_2_cores"] / p["gflops_1_core"]
+        shared += ratio < 1.6
+        print(f"| {config} | {rep} | {p['gflops_1_core']:.1f} | {p['gflops_2_cores']:.1f} | {ratio:.2f} |")
+    print(f"\n{shared} of {len(checks)} checks found the two threads below 1.6x one core.\n")
+
+
 def print_cpu_view(groups, sgemm, configs):
     print("### The same at 1 thread, per CPU-second (robust to other processes sharing the cores)\n")
     print("| config | attograd tokens per CPU-s | torch best tokens per CPU-s (which) | attograd / torch "
@@ -220,8 +239,13 @@ def main():
     sgemm = {r["result"]["config"]: r["result"] for r in runs if r["result"].get("mode") == "sgemm"}
     ops = [r["result"] for r in runs if r["result"].get("mode") == "ops"]
     overheads = [r["result"] for r in runs if r["result"].get("mode") == "overhead"]
-    peaks = [r["result"] for r in runs if r["result"].get("mode") == "peak" and r["result"].get("supported")]
+    is_peak = lambda r: r["result"].get("mode") == "peak" and r["result"].get("supported")
+    # The run's own peak: the start and end measurements (not the short
+    # checks before each 2-thread run).
+    peaks = [r["result"] for r in runs if is_peak(r) and not r["run"].get("setting", "").startswith("before:")]
     peak = {k: max(p[k] for p in peaks) for k in ("gflops_1_core", "gflops_2_cores")} if peaks else {}
+    checks = [(r["run"]["setting"].split(":", 1)[1], r["run"]["rep"], r["result"]) for r in runs
+              if is_peak(r) and r["run"].get("setting", "").startswith("before:")]
     groups = train_groups(runs)
     configs = [c for c in ["tiny", "small", "base", "copy"] if any(k[0] == c for k in groups)]
     loads = [r["run"]["loadavg"] for r in runs if "loadavg" in r["run"]]
@@ -235,6 +259,7 @@ def main():
           "(a load above the core count means other processes shared the cores).\n")
     print_summary(groups, sgemm, configs)
     print_targets(groups, sgemm, peak, configs)
+    print_core_checks(checks)
     print_cpu_view(groups, sgemm, configs)
     print_runs(groups)
     print_sgemm(sgemm)

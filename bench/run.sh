@@ -93,6 +93,12 @@ for rep in $(seq 1 "$reps"); do
     read -r warmup steps <<<"$(steps_for "$config")"
     for threads in $threads_list; do
       common=(--config "$config" --threads "$threads" --warmup-steps "$warmup" --steps "$steps")
+      # Two vCPUs are not always two cores' worth of FMA units (a shared
+      # host may run them on one core's two hyperthreads): a short check
+      # right before each 2-thread run says what this run had.
+      if [ "$threads" -gt 1 ]; then
+        record "$rep" "before:$config" "$bench" --peak --min-time 0.05
+      fi
       record "$rep" "" "$bench" "${common[@]}"
       [ "$have_torch" = 1 ] || continue
       for variant in basic nn; do
