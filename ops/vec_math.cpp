@@ -150,16 +150,42 @@ struct Acc {
 
 using U8 = std::uint32_t __attribute__((vector_size(32)));
 
+// Bit l of the result = lane l of m is set (a comparison's -1).
+[[gnu::always_inline]] inline std::uint32_t lane_bits(I8 m) {
+  std::uint32_t b = 0;
+  for (int l = 0; l < kW; ++l) b |= (static_cast<std::uint32_t>(m[l]) & 1u) << l;
+  return b;
+}
+
 [[gnu::always_inline]] inline void keep_where_body(const std::uint32_t* words, std::uint32_t threshold, float scale,
-                                                   const float* in, float* out, std::int64_t n) {
+                                                   const float* in, float* out, std::int64_t n, std::uint32_t* bits) {
+  if (bits) std::fill_n(bits, (n + 31) / 32, 0u);
   std::int64_t i = 0;
   for (; i + kW <= n; i += kW) {
     U8 w;
     std::memcpy(&w, words + i, sizeof w);
+    const I8 keep = w >= (U8{} + threshold);
     const F8 kept = load(in + i, kW, 0.0f) * splat(scale);
-    store(out + i, w >= (U8{} + threshold) ? kept : splat(0.0f), kW);
+    store(out + i, keep ? kept : splat(0.0f), kW);
+    if (bits) bits[i / 32] |= lane_bits(keep) << (i % 32);
   }
-  for (; i < n; ++i) out[i] = words[i] >= threshold ? in[i] * scale : 0.0f;
+  for (; i < n; ++i) {
+    const bool keep = words[i] >= threshold;
+    out[i] = keep ? in[i] * scale : 0.0f;
+    if (bits) bits[i / 32] |= static_cast<std::uint32_t>(keep) << (i % 32);
+  }
+}
+
+[[gnu::always_inline]] inline void keep_where_bits_body(const std::uint32_t* bits, float scale, const float* in,
+                                                        float* out, std::int64_t n) {
+  const U8 lane = {1, 2, 4, 8, 16, 32, 64, 128};
+  std::int64_t i = 0;
+  for (; i + kW <= n; i += kW) {
+    const std::uint32_t byte = (bits[i / 32] >> (i % 32)) & 0xFFu;
+    const I8 keep = ((U8{} + byte) & lane) != U8{};
+    store(out + i, keep ? load(in + i, kW, 0.0f) * splat(scale) : splat(0.0f), kW);
+  }
+  for (; i < n; ++i) out[i] = (bits[i / 32] >> (i % 32)) & 1u ? in[i] * scale : 0.0f;
 }
 
 // Each kernel twice, for AVX2 and for baseline x86-64; the first call picks
@@ -185,8 +211,11 @@ ATTOGRAD_VEC_KERNEL(void, exp_shifted_affine,
                     (x, n, shift, sub, scale, out))
 ATTOGRAD_VEC_KERNEL(void, keep_where,
                     (const std::uint32_t* words, std::uint32_t threshold, float scale, const float* in, float* out,
-                     std::int64_t n),
-                    (words, threshold, scale, in, out, n))
+                     std::int64_t n, std::uint32_t* bits),
+                    (words, threshold, scale, in, out, n, bits))
+ATTOGRAD_VEC_KERNEL(void, keep_where_bits,
+                    (const std::uint32_t* bits, float scale, const float* in, float* out, std::int64_t n),
+                    (bits, scale, in, out, n))
 #undef ATTOGRAD_VEC_KERNEL
 
 }  // namespace
@@ -208,8 +237,12 @@ void exp_shifted_affine(const float* x, std::int64_t n, float shift, float sub, 
 }
 
 void keep_where(const std::uint32_t* words, std::uint32_t threshold, float scale, const float* in, float* out,
-                std::int64_t n) {
-  has_avx2() ? keep_where_avx2(words, threshold, scale, in, out, n) : keep_where_base(words, threshold, scale, in, out, n);
+                std::int64_t n, std::uint32_t* bits) {
+  has_avx2() ? keep_where_avx2(words, threshold, scale, in, out, n, bits)
+             : keep_where_base(words, threshold, scale, in, out, n, bits);
+}
+void keep_where_bits(const std::uint32_t* bits, float scale, const float* in, float* out, std::int64_t n) {
+  has_avx2() ? keep_where_bits_avx2(bits, scale, in, out, n) : keep_where_bits_base(bits, scale, in, out, n);
 }
 
 }  // namespace attograd::vec

@@ -28,8 +28,12 @@ float max_masked(const float* x, const float* keep, std::int64_t n);
 // out[i] = (exp(x[i] - shift) - sub) * scale.
 void exp_shifted_affine(const float* x, std::int64_t n, float shift, float sub, float scale, float* out);
 
-// out[i] = in[i] * scale where words[i] >= threshold, else 0 (dropout).
+// out[i] = in[i] * scale where words[i] >= threshold, else 0 (dropout). If
+// bits is not null, also bit i % 32 of bits[i / 32] = (words[i] >= threshold)
+// for i < n (the rest of the last word 0).
 void keep_where(const std::uint32_t* words, std::uint32_t threshold, float scale, const float* in, float* out,
-                std::int64_t n);
+                std::int64_t n, std::uint32_t* bits = nullptr);
+// out[i] = in[i] * scale where bit i % 32 of bits[i / 32] is set, else 0.
+void keep_where_bits(const std::uint32_t* bits, float scale, const float* in, float* out, std::int64_t n);
 
 }  // namespace attograd::vec

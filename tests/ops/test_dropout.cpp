@@ -112,16 +112,21 @@ TEST_CASE("two dropout nodes in one graph draw different masks") {
   CHECK(kept_fraction(out) > 0.4);
 }
 
-TEST_CASE("dropout's gradient is the forward mask times the scale, regenerated in backward") {
+TEST_CASE("dropout's gradient is the forward mask, kept as bits, times the scale") {
   const double p = 0.25;
-  const Tensor ones = Tensor::full(DType::f32, {5000}, 1.0);
-  const Tensor g = random({5000}, 9);
-  const DropoutRun r = run_dropout(ones, p, training(3, 8), g);
-  const float scale = static_cast<float>(1.0 / (1.0 - p));
-  const float *out = r.out.data<float>(), *grad = r.grad.data<float>(), *pg = g.data<float>();
-  std::int64_t mismatches = 0;
-  for (std::int64_t i = 0; i < g.numel(); ++i) mismatches += grad[i] != (out[i] != 0 ? pg[i] * scale : 0.0f);
-  CHECK(mismatches == 0);
+  // One block with a tail of 8 past the last 32-bit word; several blocks of
+  // 16384 elements with a tail of 3.
+  for (const std::int64_t n : {std::int64_t{5000}, std::int64_t{40003}}) {
+    CAPTURE(n);
+    const Tensor ones = Tensor::full(DType::f32, {n}, 1.0);
+    const Tensor g = random({n}, 9);
+    const DropoutRun r = run_dropout(ones, p, training(3, 8), g);
+    const float scale = static_cast<float>(1.0 / (1.0 - p));
+    const float *out = r.out.data<float>(), *grad = r.grad.data<float>(), *pg = g.data<float>();
+    std::int64_t mismatches = 0;
+    for (std::int64_t i = 0; i < n; ++i) mismatches += grad[i] != (out[i] != 0 ? pg[i] * scale : 0.0f);
+    CHECK(mismatches == 0);
+  }
 }
 
 TEST_CASE("dropout's gradient matches finite differences in training mode") {

@@ -115,3 +115,26 @@ TEST_CASE("vec::keep_where keeps and scales exactly the elements whose word reac
     }
   }
 }
+
+TEST_CASE("vec::keep_where records the decisions as bits, and keep_where_bits applies them again") {
+  for (std::int64_t n : {1, 8, 31, 32, 33, 77, 1024}) {
+    CAPTURE(n);
+    const auto size = static_cast<std::size_t>(n), words_of_bits = static_cast<std::size_t>((n + 31) / 32);
+    std::vector<std::uint32_t> words(size), bits(words_of_bits, 0xFFFFFFFFu);  // stale bits must be cleared
+    std::vector<float> in(size), out(size), again(size, -1.0f);
+    for (std::size_t i = 0; i < size; ++i) {
+      words[i] = static_cast<std::uint32_t>(i + 1) * 0x9E3779B9u;
+      in[i] = static_cast<float>(i) * 0.5f - 3.0f;
+    }
+    const std::uint32_t threshold = 0x60000000u;
+    vec::keep_where(words.data(), threshold, 4.0f, in.data(), out.data(), n, bits.data());
+    std::int64_t wrong_bits = 0, wrong_values = 0;
+    for (std::size_t i = 0; i < size; ++i)
+      wrong_bits += ((bits[i / 32] >> (i % 32)) & 1u) != (words[i] >= threshold ? 1u : 0u);
+    CHECK(wrong_bits == 0);
+    if (n % 32 != 0) CHECK((bits.back() >> (n % 32)) == 0u);  // nothing set past n
+    vec::keep_where_bits(bits.data(), 4.0f, in.data(), again.data(), n);
+    for (std::size_t i = 0; i < size; ++i) wrong_values += again[i] != out[i];
+    CHECK(wrong_values == 0);
+  }
+}
