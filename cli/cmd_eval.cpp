@@ -1,4 +1,4 @@
-// attograd eval TASK --load PATH [--data FILE]
+// attograd eval TASK --load PATH [--data FILE]   (TASK copy, numbers or lm)
 // attograd decode TASK --load PATH --input "..." [--beam K]
 #include <fstream>
 
@@ -50,7 +50,37 @@ std::vector<Batch> batches_of(const std::vector<Example>& examples, std::int64_t
   return batches;
 }
 
+// The lm task: mean loss per character over `batches` random windows of the
+// checkpoint's context, from FILE or else from the held-out last 10% of the
+// corpus it was trained on (what training's evaluation reads).
+void run_eval_lm(const EvalArgs& a) {
+  LoadedLm m = load_lm(a.load, a.threads);
+  const std::string path = a.data.empty() ? m.config.data : a.data;
+  if (path.empty()) throw Error(fmt::format("[eval] '{}' names no corpus: give --data FILE", a.load));
+  std::vector<std::int32_t> ids;
+  try {
+    ids = m.vocab->encode(read_text_file(path));
+  } catch (const FileError&) {
+    throw;
+  } catch (const Error& e) {
+    throw FileError(fmt::format("[eval] '{}': {} (the model knows only the characters of its training text)", path,
+                                e.what()));
+  }
+  if (a.data.empty()) ids.erase(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(ids.size() * 9 / 10));
+  const std::int64_t context = m.config.context;
+  if (std::ssize(ids) < context + 1)
+    throw FileError(fmt::format("[eval] '{}' has {} characters{}; the model reads windows of {} + 1", path, ids.size(),
+                                a.data.empty() ? " in its held-out 10%" : "", context));
+  std::vector<LmBatch> batches;
+  for (std::int64_t i = 0; i < a.batches; ++i)
+    batches.push_back(sample_lm_batch(ids, 0xE7A1ull, static_cast<std::uint64_t>(i), m.config.batch, context));
+  const auto [loss, accuracy] = m.model->evaluate(batches);
+  fmt::print("loss {:.6f} per token, accuracy {:.2f}% over {} target tokens\n", loss, 100 * accuracy,
+             a.batches * m.config.batch * context);
+}
+
 void run_eval(const EvalArgs& a) {
+  if (a.task == "lm") return run_eval_lm(a);
   LoadedSeq2Seq m = load_seq2seq(a.load, a.task, a.threads);
   std::vector<Example> examples;
   if (!a.data.empty()) {
@@ -62,7 +92,7 @@ void run_eval(const EvalArgs& a) {
     }
   }
   const EvalResult r = m.model->evaluate(batches_of(examples, m.config.batch));
-  fmt::print("loss {:.4f} per token, accuracy {:.2f}% over {} target tokens\n", r.loss, 100 * r.accuracy, r.tokens);
+  fmt::print("loss {:.6f} per token, accuracy {:.2f}% over {} target tokens\n", r.loss, 100 * r.accuracy, r.tokens);
   fmt::print("exact match (greedy decoding) {:.2f}% of {} examples\n", 100 * m.model->exact_match(examples),
              examples.size());
 }
@@ -72,11 +102,13 @@ void run_eval(const EvalArgs& a) {
 void add_eval_command(CLI::App& app) {
   auto a = std::make_shared<EvalArgs>();
   CLI::App* cmd = app.add_subcommand("eval", "per-token loss and accuracy of a checkpoint on generated or given data");
-  cmd->add_option("task", a->task, "task: copy or numbers")->required()->check(CLI::IsMember({"copy", "numbers"}));
+  cmd->add_option("task", a->task, "task: copy, numbers or lm")->required()->check(CLI::IsMember({"copy", "numbers", "lm"}));
   cmd->add_option("--load", a->load, "checkpoint written by `attograd train --save`")->required()->check(CLI::ExistingFile);
-  cmd->add_option("--data", a->data, "examples, one per line: source<TAB>target (default: generated)")
+  cmd->add_option("--data", a->data,
+                  "copy, numbers: examples, one per line: source<TAB>target (default: generated); lm: a text file "
+                  "(default: the held-out 10% of the training corpus)")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--batches", a->batches, "generated batches to evaluate")->check(CLI::Range(1, 100000));
+  cmd->add_option("--batches", a->batches, "batches to evaluate (generated, or lm windows)")->check(CLI::Range(1, 100000));
   cmd->add_option("--threads", a->threads, "worker threads (0 = all cores)")->check(CLI::Range(0, 1024));
   cmd->callback([a] { run_eval(*a); });
 }

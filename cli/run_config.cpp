@@ -161,6 +161,7 @@ RunConfig from_metadata(const std::map<std::string, std::string>& m, const std::
   c.steps = r.integer("train.steps");
   c.alphabet = unhex(r.text("lm.alphabet_hex"));
   c.context = r.integer("lm.context");
+  if (const auto it = m.find("lm.data"); it != m.end()) c.data = it->second;  // the corpus, for `eval lm`
   if (c.model.heads <= 0 || c.model.d_model % c.model.heads != 0 || c.model.layers <= 0)
     throw FileError(fmt::format("[checkpoint] '{}' describes an impossible model", path));
   return c;

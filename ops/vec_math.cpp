@@ -62,7 +62,9 @@ constexpr std::int64_t kW = 8;
   p = p * r + splat(1.6666665459e-1f);
   p = p * r + splat(5.0000001201e-1f);
   p = p * r * r + r + splat(1.0f);
-  const I8 bits = (__builtin_convertvector(n, I8) + 127) << 23;
+  // A NaN lane goes through the conversion as 0 (converting NaN to int is
+  // unspecified); p is NaN there already, so the result stays NaN.
+  const I8 bits = (__builtin_convertvector(n == n ? n : splat(0.0f), I8) + 127) << 23;
   const F8 y = p * std::bit_cast<F8>(bits);
   return under ? splat(0.0f) : y;
 }

@@ -94,4 +94,66 @@ TEST_CASE("--check-numerics lets a healthy model train to the end and stops a di
 }
 
 }  // namespace
+
+namespace {
+
+// "loss X per token, accuracy Y% over N target tokens" -> X, or -1 if absent.
+double printed_loss(const std::string& output, std::int64_t* tokens = nullptr) {
+  const auto at = output.find("loss ");
+  const auto over = output.find(" target tokens");
+  if (at == std::string::npos || over == std::string::npos) return -1;
+  if (tokens) *tokens = std::stoll(output.substr(output.rfind("over ", over) + 5));
+  return std::stod(output.substr(at + 5));
+}
+
+}  // namespace
+
+TEST_CASE("eval lm gives the per-character loss of a checkpoint on its held-out text or a given file") {
+  const std::string corpus = scratch("eval_corpus.txt"), other = scratch("eval_other.txt");
+  std::string text;
+  for (int i = 0; i < 40; ++i) text += "the quick brown fox jumps over the lazy dog " + std::to_string(i) + "\n";
+  write_file(corpus, text);
+  write_file(other, text.substr(0, 400));
+  const std::string untrained = scratch("eval_lm_1.safetensors"), trained = scratch("eval_lm_60.safetensors");
+  const std::vector<std::string> common = {"--batch", "8", "--data", corpus, "--lr-schedule", "constant", "--lr", "0.005"};
+  std::vector<std::string> one = common, sixty = common;
+  one.insert(one.end(), {"--steps", "1", "--save", untrained});
+  sixty.insert(sixty.end(), {"--steps", "60", "--save", trained});
+  train_tiny("lm", one);
+  train_tiny("lm", sixty);
+
+  const CliResult before = run_attograd({"eval", "lm", "--load", untrained, "--batches", "4", "--threads", "1"});
+  const CliResult after = run_attograd({"eval", "lm", "--load", trained, "--batches", "4", "--threads", "1"});
+  INFO(before.output);
+  INFO(after.output);
+  REQUIRE(before.exit_code == 0);
+  REQUIRE(after.exit_code == 0);
+  std::int64_t tokens = 0;
+  const double loss_before = printed_loss(before.output, &tokens), loss_after = printed_loss(after.output);
+  CHECK(tokens == 4 * 8 * 64);  // batches x batch x the default context
+  CHECK(loss_before > 0);
+  CHECK(loss_after > 0);
+  CHECK(loss_after < 0.8 * loss_before);  // 60 steps of training show in the evaluation
+  // The same windows every time; a given file instead of the held-out text.
+  CHECK(run_attograd({"eval", "lm", "--load", trained, "--batches", "4", "--threads", "2"}).output == after.output);
+  const CliResult given = run_attograd({"eval", "lm", "--load", trained, "--data", other, "--batches", "2"});
+  INFO(given.output);
+  CHECK(given.exit_code == 0);
+  CHECK(printed_loss(given.output) > 0);
+
+  const std::string unknown = scratch("eval_unknown.txt"), short_text = scratch("eval_short.txt");
+  write_file(unknown, std::string(100, 'Z'));
+  write_file(short_text, "the fox");
+  const CliResult bad = run_attograd({"eval", "lm", "--load", trained, "--data", unknown});
+  CHECK(bad.exit_code != 0);
+  CHECK(contains(bad.output, unknown));
+  CHECK(contains(bad.output, "only the characters of its training text"));
+  const CliResult too_short = run_attograd({"eval", "lm", "--load", trained, "--data", short_text});
+  CHECK(too_short.exit_code != 0);
+  CHECK(contains(too_short.output, "has 7 characters; the model reads windows of 64 + 1"));
+  const CliResult seq2seq = run_attograd({"eval", "copy", "--load", trained});
+  CHECK(seq2seq.exit_code != 0);
+  CHECK(contains(seq2seq.output, "holds a language model"));
+}
+
 }  // namespace attograd::test
