@@ -55,22 +55,33 @@ std::vector<Batch> batches_of(const std::vector<Example>& examples, std::int64_t
 // corpus it was trained on (what training's evaluation reads).
 void run_eval_lm(const EvalArgs& a) {
   LoadedLm m = load_lm(a.load, a.threads);
-  const std::string path = a.data.empty() ? m.config.data : a.data;
+  const bool held_out = a.data.empty();
+  const std::string path = held_out ? m.config.data : a.data;
   if (path.empty()) throw Error(fmt::format("[eval] '{}' names no corpus: give --data FILE", a.load));
+  std::string text;
+  try {
+    text = read_text_file(path);
+  } catch (const FileError& e) {
+    if (!held_out) throw;
+    throw FileError(fmt::format("{} (the corpus '{}' was trained on; give --data FILE)", e.what(), a.load));
+  }
+  if (held_out && m.config.data_hash != 0 && fnv1a(text) != m.config.data_hash)
+    throw FileError(fmt::format("[eval] the corpus '{}' has changed since '{}' was saved, so its last 10% is not the "
+                                "held-out text any more; give --data FILE",
+                                path, a.load));
   std::vector<std::int32_t> ids;
   try {
-    ids = m.vocab->encode(read_text_file(path));
-  } catch (const FileError&) {
-    throw;
+    ids = m.vocab->encode(text);
   } catch (const Error& e) {
     throw FileError(fmt::format("[eval] '{}': {} (the model knows only the characters of its training text)", path,
                                 e.what()));
   }
-  if (a.data.empty()) ids.erase(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(ids.size() * 9 / 10));
+  // The training run's split (cli/trainee.cpp): it trained on the first 90%.
+  if (held_out) ids.erase(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(ids.size() * 9 / 10));
   const std::int64_t context = m.config.context;
-  if (std::ssize(ids) < context + 1)
-    throw FileError(fmt::format("[eval] '{}' has {} characters{}; the model reads windows of {} + 1", path, ids.size(),
-                                a.data.empty() ? " in its held-out 10%" : "", context));
+  if (std::ssize(ids) <= context + 1)  // a window is context + 1 characters, drawn from more than that
+    throw FileError(fmt::format("[eval] '{}' has {} characters{}; windows of {} + 1 need more", path, ids.size(),
+                                held_out ? " in its held-out 10%" : "", context));
   std::vector<LmBatch> batches;
   for (std::int64_t i = 0; i < a.batches; ++i)
     batches.push_back(sample_lm_batch(ids, 0xE7A1ull, static_cast<std::uint64_t>(i), m.config.batch, context));

@@ -15,6 +15,11 @@
 #include "ops/mask.hpp"
 
 namespace attograd {
+namespace {
+
+constexpr std::int64_t kContext = 128;  // characters sample() and attention() look back
+
+}  // namespace
 
 CharVocab::CharVocab(const std::string& text) {
   std::vector<bool> seen(256, false);
@@ -49,6 +54,7 @@ std::string CharVocab::decode(const std::vector<std::int32_t>& ids) const {
 struct LanguageModel::Net {
   std::unique_ptr<Graph> graph;
   Expr ids, targets, logits, loss;
+  std::vector<AttentionTap> taps;  // every layer's weights (B, H, T, T): computed only when a run asks for them
 };
 
 LanguageModel::LanguageModel(const CharVocab& vocab, const TransformerConfig& config, std::uint64_t seed, int threads,
@@ -64,7 +70,7 @@ LanguageModel::LanguageModel(const CharVocab& vocab, const TransformerConfig& co
         Graph& g = *n->graph;
         n->ids = input(g, "ids", {DType::i32, {k[0], k[1]}});
         n->targets = input(g, "targets", {DType::i32, {k[0], k[1]}});
-        n->logits = decoder_only_lm(config_, n->ids, subsequent_mask(g, k[1]));
+        n->logits = decoder_only_lm(config_, n->ids, subsequent_mask(g, k[1]), &n->taps);
         n->loss = label_smoothed_loss(n->logits, n->targets, 0, label_smoothing_);
         return n;
       }) {
@@ -106,11 +112,31 @@ std::pair<double, double> LanguageModel::evaluate(const std::vector<LmBatch>& ba
           tokens ? static_cast<double>(correct) / static_cast<double>(tokens) : 0.0};
 }
 
+std::vector<Tensor> LanguageModel::attention(const std::string& text) {
+  std::vector<std::int32_t> ids = vocab_.encode(text);
+  if (ids.empty()) throw Error("[lm] no text to attend over");
+  const auto t = std::min<std::int64_t>(kContext, static_cast<std::int64_t>(ids.size()));
+  Tensor window = Tensor::empty(DType::i32, {1, t});
+  std::copy(ids.end() - t, ids.end(), window.data<std::int32_t>());
+  Net& n = net(1, t);
+  std::vector<NodeId> targets;
+  for (const AttentionTap& tap : n.taps) targets.push_back(tap.weights.id);
+  RunOptions options;
+  options.retain_for_backward = false;
+  executor_.forward(*n.graph, {{n.ids.id, window}, {n.targets.id, window}}, targets, options);
+  std::vector<Tensor> weights;
+  for (const AttentionTap& tap : n.taps) {
+    const Tensor& w = executor_.value(tap.weights.id);  // (1, H, T, T)
+    weights.push_back(w.clone().reshaped({w.shape()[1], t, t}));
+  }
+  return weights;
+}
+
 std::string LanguageModel::sample(const std::string& prompt, std::int64_t length, double temperature, int top_k,
                                   std::uint64_t seed) {
   if (temperature <= 0) throw Error(fmt::format("[lm] temperature must be > 0, got {}", temperature));
   std::vector<std::int32_t> ids = vocab_.encode(prompt.empty() ? std::string(" ") : prompt);
-  const std::int64_t context = 128;
+  const std::int64_t context = kContext;
   RunOptions options;
   options.retain_for_backward = false;
   for (std::int64_t step = 0; step < length; ++step) {

@@ -54,6 +54,9 @@ class LanguageModel {
   double train_step(const LmBatch& batch, const RunOptions& options);
   // Mean loss per character and next-character accuracy.
   std::pair<double, double> evaluate(const std::vector<LmBatch>& batches);
+  // Every layer's causal self-attention weights over `text` (its last 128
+  // characters at most): layer i -> (H, T, T), rows summing to 1.
+  std::vector<Tensor> attention(const std::string& text);
   // Continues `prompt` by `length` characters, sampling with `temperature`
   // from the `top_k` most likely characters (top_k <= 0: all).
   std::string sample(const std::string& prompt, std::int64_t length, double temperature, int top_k,

@@ -18,7 +18,9 @@ LoadedSeq2Seq load_seq2seq(const std::string& path, const std::string& expected_
   LoadedSeq2Seq m;
   m.config = read_config(path);
   if (m.config.task == "lm")
-    throw Error(fmt::format("[load] '{}' holds a language model: use `attograd sample`", path));
+    throw Error(fmt::format("[load] '{}' holds a language model: use the lm task (`attograd eval lm`, `attention lm`) "
+                            "or `attograd sample`",
+                            path));
   if (!expected_task.empty() && m.config.task != expected_task)
     throw Error(fmt::format("[load] '{}' is a checkpoint of task '{}', not '{}'", path, m.config.task, expected_task));
   m.task = make_task(m.config.task);

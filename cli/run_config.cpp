@@ -161,7 +161,10 @@ RunConfig from_metadata(const std::map<std::string, std::string>& m, const std::
   c.steps = r.integer("train.steps");
   c.alphabet = unhex(r.text("lm.alphabet_hex"));
   c.context = r.integer("lm.context");
-  if (const auto it = m.find("lm.data"); it != m.end()) c.data = it->second;  // the corpus, for `eval lm`
+  // The corpus and its hash, for `eval lm` (every checkpoint has them; a
+  // hand-made one need not).
+  if (const auto it = m.find("lm.data"); it != m.end()) c.data = it->second;
+  if (m.count("lm.data_hash")) c.data_hash = r.unsigned_integer("lm.data_hash");
   if (c.model.heads <= 0 || c.model.d_model % c.model.heads != 0 || c.model.layers <= 0)
     throw FileError(fmt::format("[checkpoint] '{}' describes an impossible model", path));
   return c;

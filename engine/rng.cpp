@@ -26,8 +26,8 @@ namespace {
 // arithmetic: the same bits as the scalar philox(), which CPUs without AVX2 use.
 //
 // One set of 8 counters is a chain of ten dependent rounds of multiplies;
-// two sets side by side give the core independent work to overlap (about
-// twice the words per second of one set on Zen 3).
+// two sets side by side give the core independent work to overlap (1.2x the
+// words per second of one set on Zen 3: 0.93 against 1.11 ns a word).
 constexpr std::int64_t kLanes = 8;
 
 // hi and lo 32 bits of m * c in each lane: vpmuludq multiplies the even

@@ -131,6 +131,35 @@ TEST_CASE("attention writes one SVG per kind with a panel per head plus the mean
   CHECK(map_of(maps, AttentionKind::cross).weights.size() == 2u * 9 * 10);
 }
 
+TEST_CASE("attention lm draws each layer's causal self-attention over the input's characters") {
+  const std::string ckpt = scratch("attn_lm.safetensors"), out = scratch("lm_attn.svg");
+  train_tiny("lm", {"--steps", "2", "--batch", "2", "--save", ckpt});  // one layer, two heads
+  const CliResult r = run_attograd({"attention", "lm", "--load", ckpt, "--input", "The GNU\nGPL", "--out", out,
+                                    "--threads", "1"});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const nlohmann::json s = svg_file_summary(scratch("lm_attn_decoder_self_attention.svg"));
+  CHECK(s["panels"].size() == 3u);  // the mean and the two heads
+  const std::vector<AttentionMap> maps = read_attention_json(scratch("lm_attn.json"));
+  REQUIRE(maps.size() == 1);  // one per layer
+  for (const AttentionMap& map : maps) {
+    CAPTURE(map.layer);
+    CHECK(map.kind == AttentionKind::decoder_self);
+    CHECK(map.queries == std::vector<std::string>{"T", "h", "e", "\u2423", "G", "N", "U", "\u23CE", "G", "P", "L"});
+    CHECK(map.keys == map.queries);
+    check_rows_are_probabilities(map);
+    double ahead = 0;  // causal: no weight on a later character
+    for (int h = 0; h < map.heads; ++h)
+      for (std::size_t q = 0; q < map.queries.size(); ++q)
+        for (std::size_t k = q + 1; k < map.keys.size(); ++k) ahead += map.weight(h, q, k);
+    CHECK(ahead == 0.0);
+  }
+  CHECK(maps[0].layer == 0);
+  const CliResult unknown = run_attograd({"attention", "lm", "--load", ckpt, "--input", "\x01", "--out", out});
+  CHECK(unknown.exit_code != 0);
+  CHECK(contains(unknown.output, "not in the model's alphabet"));
+}
+
 TEST_CASE("attention draws the chosen heads, names a head that does not exist, and labels numbers with words") {
   const std::string out = scratch("one_head.svg"), json = scratch("one_head_weights.json");
   const CliResult r = run_attograd({"attention", "copy", "--load", trained_copy_model(), "--input", "1 2 3 4",

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <numeric>
 
 #include "cli_check.hpp"
@@ -134,26 +135,52 @@ TEST_CASE("eval lm gives the per-character loss of a checkpoint on its held-out 
   CHECK(loss_before > 0);
   CHECK(loss_after > 0);
   CHECK(loss_after < 0.8 * loss_before);  // 60 steps of training show in the evaluation
-  // The same windows every time; a given file instead of the held-out text.
+  // The same windows every time, on any thread count.
   CHECK(run_attograd({"eval", "lm", "--load", trained, "--batches", "4", "--threads", "2"}).output == after.output);
-  const CliResult given = run_attograd({"eval", "lm", "--load", trained, "--data", other, "--batches", "2"});
+  // The default text is the last 10% of the corpus, as training split it:
+  // that text given as a file gives the same windows and loss.
+  const std::string held_out = scratch("eval_held_out.txt");
+  write_file(held_out, text.substr(text.size() * 9 / 10));
+  const CliResult explicit_held_out =
+      run_attograd({"eval", "lm", "--load", trained, "--data", held_out, "--batches", "4", "--threads", "1"});
+  CHECK(explicit_held_out.output == after.output);
+  // Another file: other windows, another loss.
+  const CliResult given = run_attograd({"eval", "lm", "--load", trained, "--data", other, "--batches", "4"});
   INFO(given.output);
   CHECK(given.exit_code == 0);
   CHECK(printed_loss(given.output) > 0);
+  CHECK(printed_loss(given.output) != loss_after);
 
-  const std::string unknown = scratch("eval_unknown.txt"), short_text = scratch("eval_short.txt");
+  const std::string unknown = scratch("eval_unknown.txt"), short_text = scratch("eval_short.txt"),
+                    exactly = scratch("eval_65.txt");
   write_file(unknown, std::string(100, 'Z'));
   write_file(short_text, "the fox");
+  write_file(exactly, text.substr(0, 65));  // one window's worth: sampling needs more
   const CliResult bad = run_attograd({"eval", "lm", "--load", trained, "--data", unknown});
   CHECK(bad.exit_code != 0);
   CHECK(contains(bad.output, unknown));
   CHECK(contains(bad.output, "only the characters of its training text"));
-  const CliResult too_short = run_attograd({"eval", "lm", "--load", trained, "--data", short_text});
-  CHECK(too_short.exit_code != 0);
-  CHECK(contains(too_short.output, "has 7 characters; the model reads windows of 64 + 1"));
+  for (const auto& [file, size] : {std::pair{short_text, 7}, std::pair{exactly, 65}}) {
+    const CliResult too_short = run_attograd({"eval", "lm", "--load", trained, "--data", file});
+    CAPTURE(too_short.output);
+    CHECK(too_short.exit_code != 0);
+    CHECK(contains(too_short.output, "has " + std::to_string(size) + " characters; windows of 64 + 1 need more"));
+  }
   const CliResult seq2seq = run_attograd({"eval", "copy", "--load", trained});
   CHECK(seq2seq.exit_code != 0);
   CHECK(contains(seq2seq.output, "holds a language model"));
+
+  // The corpus changed, or gone: the held-out text is not known any more.
+  write_file(corpus, text + "more\n");
+  const CliResult changed = run_attograd({"eval", "lm", "--load", trained});
+  CHECK(changed.exit_code != 0);
+  CHECK(contains(changed.output, "has changed since"));
+  CHECK(contains(changed.output, "give --data FILE"));
+  std::filesystem::remove(corpus);
+  const CliResult gone = run_attograd({"eval", "lm", "--load", trained});
+  CHECK(gone.exit_code != 0);
+  CHECK(contains(gone.output, corpus));
+  CHECK(contains(gone.output, "give --data FILE"));
 }
 
 }  // namespace attograd::test
