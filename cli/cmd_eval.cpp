@@ -12,6 +12,10 @@
 namespace attograd {
 namespace {
 
+// Keys the generated examples and lm windows `eval` reads: the same data on
+// every run.
+constexpr std::uint64_t kEvalDataSeed = 0xE7A1ull;
+
 struct EvalArgs {
   std::string task, load, data;
   std::int64_t batches = 20, batch = 30;
@@ -76,15 +80,14 @@ void run_eval_lm(const EvalArgs& a) {
     throw FileError(fmt::format("[eval] '{}': {} (the model knows only the characters of its training text)", path,
                                 e.what()));
   }
-  // The training run's split (cli/trainee.cpp): it trained on the first 90%.
-  if (held_out) ids.erase(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(ids.size() * 9 / 10));
+  if (held_out) ids.erase(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(lm_training_split(ids.size())));
   const std::int64_t context = m.config.context;
   if (std::ssize(ids) <= context + 1)  // a window is context + 1 characters, drawn from more than that
     throw FileError(fmt::format("[eval] '{}' has {} characters{}; windows of {} + 1 need more", path, ids.size(),
                                 held_out ? " in its held-out 10%" : "", context));
   std::vector<LmBatch> batches;
   for (std::int64_t i = 0; i < a.batches; ++i)
-    batches.push_back(sample_lm_batch(ids, 0xE7A1ull, static_cast<std::uint64_t>(i), m.config.batch, context));
+    batches.push_back(sample_lm_batch(ids, kEvalDataSeed, static_cast<std::uint64_t>(i), m.config.batch, context));
   const auto [loss, accuracy] = m.model->evaluate(batches);
   fmt::print("loss {:.6f} per token, accuracy {:.2f}% over {} target tokens\n", loss, 100 * accuracy,
              a.batches * m.config.batch * context);
@@ -98,7 +101,7 @@ void run_eval(const EvalArgs& a) {
     examples = read_examples(*m.task, a.data);
   } else {
     for (std::int64_t i = 0; i < a.batches; ++i) {
-      auto more = sample_examples(*m.task, 0xE7A1ull, static_cast<std::uint64_t>(i), m.config.batch);
+      auto more = sample_examples(*m.task, kEvalDataSeed, static_cast<std::uint64_t>(i), m.config.batch);
       examples.insert(examples.end(), more.begin(), more.end());
     }
   }

@@ -19,6 +19,14 @@ namespace {
 
 constexpr std::int64_t kContext = 128;  // characters sample() and attention() look back
 
+// The last kContext ids (all of them if fewer) as a (1, T) batch.
+Tensor last_window(const std::vector<std::int32_t>& ids) {
+  const auto t = std::min<std::int64_t>(kContext, static_cast<std::int64_t>(ids.size()));
+  Tensor window = Tensor::empty(DType::i32, {1, t});
+  std::copy(ids.end() - t, ids.end(), window.data<std::int32_t>());
+  return window;
+}
+
 }  // namespace
 
 CharVocab::CharVocab(const std::string& text) {
@@ -54,7 +62,7 @@ std::string CharVocab::decode(const std::vector<std::int32_t>& ids) const {
 struct LanguageModel::Net {
   std::unique_ptr<Graph> graph;
   Expr ids, targets, logits, loss;
-  std::vector<AttentionTap> taps;  // every layer's weights (B, H, T, T): computed only when a run asks for them
+  std::vector<AttentionTap> taps;  // every layer's attention weights (B, H, T, T), for attention()
 };
 
 LanguageModel::LanguageModel(const CharVocab& vocab, const TransformerConfig& config, std::uint64_t seed, int threads,
@@ -115,9 +123,8 @@ std::pair<double, double> LanguageModel::evaluate(const std::vector<LmBatch>& ba
 std::vector<Tensor> LanguageModel::attention(const std::string& text) {
   std::vector<std::int32_t> ids = vocab_.encode(text);
   if (ids.empty()) throw Error("[lm] no text to attend over");
-  const auto t = std::min<std::int64_t>(kContext, static_cast<std::int64_t>(ids.size()));
-  Tensor window = Tensor::empty(DType::i32, {1, t});
-  std::copy(ids.end() - t, ids.end(), window.data<std::int32_t>());
+  const Tensor window = last_window(ids);
+  const std::int64_t t = window.shape()[1];
   Net& n = net(1, t);
   std::vector<NodeId> targets;
   for (const AttentionTap& tap : n.taps) targets.push_back(tap.weights.id);
@@ -136,13 +143,11 @@ std::string LanguageModel::sample(const std::string& prompt, std::int64_t length
                                   std::uint64_t seed) {
   if (temperature <= 0) throw Error(fmt::format("[lm] temperature must be > 0, got {}", temperature));
   std::vector<std::int32_t> ids = vocab_.encode(prompt.empty() ? std::string(" ") : prompt);
-  const std::int64_t context = kContext;
   RunOptions options;
   options.retain_for_backward = false;
   for (std::int64_t step = 0; step < length; ++step) {
-    const auto t = std::min<std::int64_t>(context, static_cast<std::int64_t>(ids.size()));
-    Tensor window = Tensor::empty(DType::i32, {1, t});
-    std::copy(ids.end() - t, ids.end(), window.data<std::int32_t>());
+    const Tensor window = last_window(ids);
+    const std::int64_t t = window.shape()[1];
     Net& n = net(1, t);
     executor_.forward(*n.graph, {{n.ids.id, window}, {n.targets.id, window}}, {n.logits.id}, options);
     const Tensor& logits = executor_.value(n.logits.id);

@@ -78,6 +78,10 @@ class LanguageModel {
 // The whole file as bytes; FileError naming the path if it cannot be read.
 std::string read_text_file(const std::string& path);
 
+// Where an lm run splits its corpus of n characters: it trains on [0, split)
+// and evaluates on the held-out rest (`attograd eval lm` reads the same).
+inline std::size_t lm_training_split(std::size_t n) { return n * 9 / 10; }
+
 // Random windows of `length + 1` characters from `ids` (keyed by seed, index).
 LmBatch sample_lm_batch(const std::vector<std::int32_t>& ids, std::uint64_t seed, std::uint64_t index,
                         std::int64_t batch, std::int64_t length);

@@ -50,7 +50,7 @@ class LmTrainee final : public Trainee {
   LmTrainee(const RunConfig& c, int threads)
       : config_(c), vocab_(CharVocab::from_alphabet(c.alphabet)), model_(vocab_, c.model, c.seed, threads, c.label_smoothing) {
     const std::vector<std::int32_t> ids = vocab_.encode(read_text_file(c.data));
-    const auto split = static_cast<std::ptrdiff_t>(ids.size() * 9 / 10);
+    const auto split = static_cast<std::ptrdiff_t>(lm_training_split(ids.size()));
     train_.assign(ids.begin(), ids.begin() + split);
     held_out_.assign(ids.begin() + split, ids.end());
     for (std::int64_t i = 0; i < c.eval_batches; ++i)
