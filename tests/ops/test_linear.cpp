@@ -2,6 +2,7 @@
 
 #include "engine/error.hpp"
 #include "ops/elementwise.hpp"
+#include "ops/gemm.hpp"
 #include "ops/linear.hpp"
 #include "ops/matmul.hpp"
 #include "tests/support/op_check.hpp"
@@ -38,7 +39,9 @@ TEST_CASE("linear computes x @ w^T + b as by hand") {
 }
 
 TEST_CASE("linear equals matmul with transpose_b plus the bias, values and gradients") {
-  for (const Shape& x : {Shape{3, 4}, Shape{2, 5, 4}, Shape{1, 4}}) {
+  // 1200 and 1030 rows: the weight gradient's contraction (over rows) is
+  // long enough to be split in halves (gemm::split_contraction).
+  for (const Shape& x : {Shape{3, 4}, Shape{2, 5, 4}, Shape{1, 4}, Shape{2, 600, 4}, Shape{1030, 4}}) {
     INFO(to_string(x));
     const std::vector<GradcheckInput> in{uniform_input(x), uniform_input({6, 4}), uniform_input({6})};
     const std::vector<Tensor> a = run_all(fused(), in, DType::f64, Backend::sequential, 1);
@@ -103,7 +106,21 @@ TEST_CASE("linear reports matmul's GEMM flops: 2*M*N*K forward, twice that backw
   CHECK(cost.backward_flops == 2 * cost.forward_flops);
 }
 
+TEST_CASE("a weight gradient over 1030 rows is cut into two contraction halves, by sizes alone") {
+  // The shapes of the tests above and below take the split path.
+  static_assert(gemm::kSplitContraction <= 1030);
+  const gemm::ContractionSplit one = gemm::contraction_split(40, 1030);
+  CHECK(one.half == 528);  // 515 rounded up to 16: halves of 528 and 502 rows
+  CHECK(one.rows_per_block == 40);
+  const gemm::ContractionSplit two = gemm::contraction_split(1100, 1030);
+  CHECK(two.rows_per_block == 550);  // two blocks of outputs of at most 1024
+  CHECK(gemm::contraction_split(8000, 2048).rows_per_block == 1000);
+}
+
 TEST_CASE("linear gives the same bits on every executor when its rows are split into blocks") {
   check_backends_agree(fused(), {uniform_input({2, 300, 64}), uniform_input({48, 64}), uniform_input({48})});
   check_backends_agree(fused(), {uniform_input({300, 16}), uniform_input({520, 16}), uniform_input({520})});
+  // Weight gradients split along the 1030 rows, in one and in two blocks of outputs.
+  check_backends_agree(fused(), {uniform_input({1030, 8}), uniform_input({40, 8}), uniform_input({40})});
+  check_backends_agree(fused(), {uniform_input({1030, 8}), uniform_input({1100, 8}), uniform_input({1100})});
 }
