@@ -53,7 +53,10 @@ class ReshapeOp final : public Op {
   Shape shape_;
 };
 
-// out[i0..in] = x[...] with out axis k = x axis perm[k].
+// out[i0..in] = x[...] with out axis k = x axis perm[k]. Each task walks
+// its rows of the output (all axes but the last) with an odometer over the
+// output's leading axes, so a row's source offset costs an add, not a
+// division per axis; a last axis that stays last is one contiguous copy.
 template <class T>
 void permute_kernel(const OpContext& ctx, const T* x, const Shape& x_shape, const std::vector<int>& perm, T* out) {
   const std::size_t rank = perm.size();
@@ -67,17 +70,28 @@ void permute_kernel(const OpContext& ctx, const T* x, const Shape& x_shape, cons
   if (n == 0) return;
   const std::int64_t inner = rank ? out_shape[rank - 1] : 1;
   const std::int64_t inner_stride = rank ? src_stride[rank - 1] : 0;
+  const std::size_t lead = rank ? rank - 1 : 0;  // the axes a row index runs over
   const std::int64_t rows = n / inner;
   ctx.parallel_for(rows, std::max<std::int64_t>(1, 4096 / std::max<std::int64_t>(inner, 1)),
                    [&](std::int64_t lo, std::int64_t hi) {
+                     // The odometer: index of row `lo` along each leading axis, and its source offset.
+                     std::vector<std::int64_t> index(lead);
+                     std::int64_t src = 0;
+                     for (std::size_t d = lead, r = std::size_t(lo); d-- > 0;) {
+                       index[d] = std::int64_t(r) % out_shape[d];
+                       src += index[d] * src_stride[d];
+                       r /= std::size_t(out_shape[d]);
+                     }
                      for (std::int64_t row = lo; row < hi; ++row) {
-                       std::int64_t r = row, src = 0;
-                       for (std::size_t d = rank - 1; d-- > 0;) {
-                         src += (r % out_shape[d]) * src_stride[d];
-                         r /= out_shape[d];
-                       }
                        T* o = out + row * inner;
-                       for (std::int64_t k = 0; k < inner; ++k) o[k] = x[src + k * inner_stride];
+                       if (inner_stride == 1) std::copy(x + src, x + src + inner, o);
+                       else for (std::int64_t k = 0; k < inner; ++k) o[k] = x[src + k * inner_stride];
+                       for (std::size_t d = lead; d-- > 0;) {  // next row: carry through the axes
+                         src += src_stride[d];
+                         if (++index[d] < out_shape[d]) break;
+                         src -= index[d] * src_stride[d];
+                         index[d] = 0;
+                       }
                      }
                    });
 }

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "engine/error.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/shape_ops.hpp"
@@ -53,4 +55,32 @@ TEST_CASE("shape op gradients match finite differences") {
 TEST_CASE("shape ops give the same bits on every executor") {
   check_backends_agree([](Graph&, const std::vector<Expr>& x) { return permute(x[0], {2, 0, 1}) * x[1]; },
                        {{.shape = {16, 33, 65}}, {.shape = {33}}});
+}
+
+TEST_CASE("permute moves every element right for every order of 4 axes, split over threads") {
+  // 5760 elements: more rows than one task takes, so tasks start mid-way
+  // through the leading axes. out[i0][i1][i2][i3] = x at index j with
+  // j[p[k]] = i_k, and x's values are their own flat offsets.
+  const Shape shape{6, 10, 12, 8};
+  std::vector<std::int64_t> p{0, 1, 2, 3};
+  do {
+    INFO("perm ", p[0], p[1], p[2], p[3]);
+    const auto build = [p](Graph&, const std::vector<Expr>& x) { return permute(x[0], p); };
+    const Tensor out = run_all(build, {iota(shape)}, DType::f32, Backend::tbb, 2)[0];
+    Shape out_shape(4);
+    for (std::size_t k = 0; k < 4; ++k) out_shape[k] = shape[std::size_t(p[k])];
+    REQUIRE(out.shape() == out_shape);
+    const Shape in_strides{10 * 12 * 8, 12 * 8, 8, 1};
+    std::int64_t flat = 0, wrong = 0;
+    for (std::int64_t a = 0; a < out_shape[0]; ++a)
+      for (std::int64_t b = 0; b < out_shape[1]; ++b)
+        for (std::int64_t c = 0; c < out_shape[2]; ++c)
+          for (std::int64_t d = 0; d < out_shape[3]; ++d, ++flat) {
+            const std::int64_t i[4] = {a, b, c, d};
+            std::int64_t source = 0;
+            for (std::size_t k = 0; k < 4; ++k) source += i[k] * in_strides[std::size_t(p[k])];
+            wrong += out.data<float>()[flat] != float(source);
+          }
+    CHECK(wrong == 0);
+  } while (std::next_permutation(p.begin(), p.end()));
 }
