@@ -13,6 +13,7 @@
 namespace attograd {
 namespace {
 
+using kernels::lane_sum;
 using kernels::parallel_rows;
 using kernels::rows_per_block;
 
@@ -21,13 +22,12 @@ using kernels::rows_per_block;
 // has var = 0 and rstd = 1/sqrt(eps): finite, and y = bias.
 template <class T>
 void normalize_row(const T* x, const T* gain, const T* bias, T* y, std::int64_t D, T eps, T& mean, T& rstd) {
-  T s = 0;
-  for (std::int64_t d = 0; d < D; ++d) s += x[d];
-  mean = s / static_cast<T>(D);
-  T v = 0;
-  for (std::int64_t d = 0; d < D; ++d) v += (x[d] - mean) * (x[d] - mean);
-  rstd = T(1) / std::sqrt(v / static_cast<T>(D) + eps);
-  for (std::int64_t d = 0; d < D; ++d) y[d] = (x[d] - mean) * rstd * gain[d] + bias[d];
+  const T mu = lane_sum<T>(D, [x](std::int64_t d) { return x[d]; }) / static_cast<T>(D);
+  const T v = lane_sum<T>(D, [x, mu](std::int64_t d) { return (x[d] - mu) * (x[d] - mu); });
+  const T r = T(1) / std::sqrt(v / static_cast<T>(D) + eps);
+  for (std::int64_t d = 0; d < D; ++d) y[d] = (x[d] - mu) * r * gain[d] + bias[d];
+  mean = mu;
+  rstd = r;
 }
 
 // Backward of one row. With xhat = (x - mean) * r, r = (var + eps)^(-1/2) and
@@ -38,14 +38,9 @@ void normalize_row(const T* x, const T* gain, const T* bias, T* y, std::int64_t 
 // so dx_i = sum_j h_j dxhat_j/dx_i = r (h_i - mean(h) - xhat_i mean(h xhat)).
 template <class T>
 void normalize_row_backward(const T* x, const T* g, const T* gain, T* dx, std::int64_t D, T mean, T rstd) {
-  T mean_h = 0, mean_hx = 0;
-  for (std::int64_t d = 0; d < D; ++d) {
-    const T h = g[d] * gain[d];
-    mean_h += h;
-    mean_hx += h * (x[d] - mean) * rstd;
-  }
-  mean_h /= static_cast<T>(D);
-  mean_hx /= static_cast<T>(D);
+  const T mean_h = lane_sum<T>(D, [g, gain](std::int64_t d) { return g[d] * gain[d]; }) / static_cast<T>(D);
+  const T mean_hx =
+      lane_sum<T>(D, [=](std::int64_t d) { return g[d] * gain[d] * ((x[d] - mean) * rstd); }) / static_cast<T>(D);
   for (std::int64_t d = 0; d < D; ++d) dx[d] = rstd * (g[d] * gain[d] - mean_h - (x[d] - mean) * rstd * mean_hx);
 }
 

@@ -22,6 +22,26 @@ void parallel_rows(const OpContext& ctx, std::int64_t rows, std::int64_t cols, F
   ctx.parallel_for(rows, rows_per_block(cols), body);
 }
 
+// sum over d < D of term(d), in kLanes independent accumulators (lane j
+// takes d = j, j + kLanes, ...; the tail goes to lanes 0, 1, ...), combined
+// in lane order at the end. The compiler turns them into SIMD lanes, where
+// one running sum was a chain of dependent adds (~4 cycles each: 300 ns of
+// layer_norm's 330 on a 128-wide row). The order is fixed by the code, so
+// the bits depend only on the row, never on threads or SIMD width.
+inline constexpr std::int64_t kLanes = 8;
+
+template <class T, class F>
+T lane_sum(std::int64_t D, F term) {
+  T lane[kLanes] = {};
+  std::int64_t d = 0;
+  for (; d + kLanes <= D; d += kLanes)
+    for (std::int64_t j = 0; j < kLanes; ++j) lane[j] += term(d + j);
+  for (std::int64_t j = 0; d < D; ++d, ++j) lane[j] += term(d);
+  T total = 0;
+  for (std::int64_t j = 0; j < kLanes; ++j) total += lane[j];
+  return total;
+}
+
 // Position of the first id outside [0, size) that is not `skip`, if any.
 // Checked on one thread before a kernel runs, so the error names the first bad
 // id whatever the thread count.
