@@ -51,10 +51,16 @@ Tensor sum_gradient_parts(std::vector<Tensor>& parts, const Parallel& parallel) 
   visit_floating(sum.dtype(), [&]<class T>(T) {
     T* out = sum.data<T>();
     parallel.parallel_for(sum.numel(), kGrain, [&](std::int64_t lo, std::int64_t hi) {
-      std::copy(first.data<T>() + lo, first.data<T>() + hi, out + lo);
-      for (std::size_t p = 1; p < present.size(); ++p) {
-        const T* part = present[p]->data<T>();
-        for (std::int64_t k = lo; k < hi; ++k) out[k] += part[k];
+      // In chunks that stay in L1 while every part is added to them; each
+      // element is still ((part 0 + part 1) + part 2) + ...
+      constexpr std::int64_t kChunk = 2048;
+      for (std::int64_t c0 = lo; c0 < hi; c0 += kChunk) {
+        const std::int64_t c1 = std::min(hi, c0 + kChunk);
+        std::copy(first.data<T>() + c0, first.data<T>() + c1, out + c0);
+        for (std::size_t p = 1; p < present.size(); ++p) {
+          const T* part = present[p]->data<T>();
+          for (std::int64_t k = c0; k < c1; ++k) out[k] += part[k];
+        }
       }
     });
   });

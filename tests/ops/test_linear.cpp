@@ -51,6 +51,18 @@ TEST_CASE("linear equals matmul with transpose_b plus the bias, values and gradi
   }
 }
 
+TEST_CASE("linear's bias gradient is add's broadcast sum, bit for bit, over blocks of columns on 2 threads") {
+  // 130 outputs: three blocks of up to 64 columns, each summing 100 rows in order.
+  const std::vector<GradcheckInput> in{uniform_input({2, 50, 8}), uniform_input({130, 8}), uniform_input({130})};
+  const std::vector<Tensor> a = run_all(fused(), in, DType::f32, Backend::tbb, 2);
+  const std::vector<Tensor> b = run_all(unfused(), in, DType::f32, Backend::sequential, 1);
+  REQUIRE(a.size() == 4);
+  REQUIRE(a[3].shape() == Shape{130});
+  std::int64_t differ = 0;
+  for (std::int64_t i = 0; i < 130; ++i) differ += a[3].data<float>()[i] != b[3].data<float>()[i];
+  CHECK(differ == 0);
+}
+
 TEST_CASE("linear maps a single vector x (K,) to (N,)") {
   // x = [1 2], w = [[3 4] [5 6] [0 1]], b = [1 0 -1]: 3 + 8 + 1, 5 + 12, 2 - 1.
   const Tensor y = run_forward(fused(), {fixed_input({2}, {1, 2}), fixed_input({3, 2}, {3, 4, 5, 6, 0, 1}),
