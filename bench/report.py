@@ -74,13 +74,19 @@ def torch_runs(groups, config, threads):
 SHARED_CORE_RATIO = 1.6  # 2-core FMA rate below this many times one core's: the vCPUs shared a core
 
 
-def shared_core_reps(checks):
-    """(config, rep) of the 2-thread attograd runs whose core check found the
-    two threads sharing one core."""
-    return {(config, rep) for config, rep, p in checks if p["gflops_2_cores"] / p["gflops_1_core"] < SHARED_CORE_RATIO}
+def parse_check(run):
+    """(config, threads, rep) of a core check, whose setting is
+    "before:CONFIG:THREADS" ("before:CONFIG" in reports before 16:30 on
+    2026-12-01, all of them before 2-thread runs)."""
+    parts = run["setting"].split(":")
+    return parts[1], int(parts[2]) if len(parts) > 2 else 2, run["rep"]
 
 
-def print_summary(groups, sgemm, configs, shared):
+def shared_core(check):
+    return check["gflops_2_cores"] / check["gflops_1_core"] < SHARED_CORE_RATIO
+
+
+def print_summary(groups, sgemm, configs, checks):
     print("### attograd against PyTorch at its best (tokens/s = target tokens per second, medians)\n")
     print("| config | threads | attograd tok/s | torch best tok/s (which) | attograd / torch | attograd 2T / 1T "
           "| peak RSS MiB attograd / torch | attograd GFLOP/s | share of sgemm rate | torch GFLOP/s "
@@ -104,14 +110,16 @@ def print_summary(groups, sgemm, configs, shared):
                   f"| {fmt(speedup, 2) if speedup else '-'} "
                   f"| {fmt(a['peak_rss_mib'])} / {fmt(best['peak_rss_mib']) if best else '-'} "
                   f"| {fmt(a['gflops'], 1)} | {share} | {fmt(best['gflops'], 1) if best else '-'} "
-                  f"| {on_shared_core(ours, config, shared) if threads == 2 else '-'} |")
-    print("\nThe last column counts the 2-thread attograd repetitions whose core check (below) found both "
-          "threads on one physical core; their numbers measure the host. PyTorch's runs are not checked.\n")
+                  f"| {on_shared_core(ours, config, threads, checks) if threads > 1 else '-'} |")
+    print("\nThe last column counts the multi-thread attograd repetitions whose core check (below) found both "
+          "threads on one physical core, out of the repetitions that had a check; their numbers measure the "
+          "host. PyTorch's runs are not checked.\n")
 
 
-def on_shared_core(results, config, shared):
-    hit = sum((config, r.get("rep")) in shared for r in results)
-    return f"{hit} of {len(results)}"
+def on_shared_core(results, config, threads, checks):
+    """"k of n checked" over results' repetitions; "-" when none had a check."""
+    found = [checks[(config, threads, r.get("rep"))] for r in results if (config, threads, r.get("rep")) in checks]
+    return f"{sum(map(shared_core, found))} of {len(found)} checked" if found else "-"
 
 
 # Issue 6's targets: attograd / PyTorch's best at 2 threads, and at 1 thread.
@@ -170,13 +178,13 @@ def print_core_checks(checks):
     if not checks:
         return
     print("### Were the two cores two cores? (FMA peak just before each 2-thread attograd run)\n")
-    print("| config | rep | 1 core GFLOP/s | 2 cores GFLOP/s | 2 / 1 |")
-    print("|---|---|---|---|---|")
+    print("| config | threads | rep | 1 core GFLOP/s | 2 cores GFLOP/s | 2 / 1 |")
+    print("|---|---|---|---|---|---|")
     shared = 0
-    for config, rep, p in checks:
+    for (config, threads, rep), p in checks.items():
         ratio = p["gflops_2_cores"] / p["gflops_1_core"]
-        shared += ratio < SHARED_CORE_RATIO
-        print(f"| {config} | {rep} | {p['gflops_1_core']:.1f} | {p['gflops_2_cores']:.1f} | {ratio:.2f} |")
+        shared += shared_core(p)
+        print(f"| {config} | {threads} | {rep} | {p['gflops_1_core']:.1f} | {p['gflops_2_cores']:.1f} | {ratio:.2f} |")
     print(f"\n{shared} of {len(checks)} checks found the two threads below {SHARED_CORE_RATIO:g}x one core.\n")
 
 
@@ -263,8 +271,8 @@ def main():
     # checks before each 2-thread run).
     peaks = [r["result"] for r in runs if is_peak(r) and not r["run"].get("setting", "").startswith("before:")]
     peak = {k: max(p[k] for p in peaks) for k in ("gflops_1_core", "gflops_2_cores")} if peaks else {}
-    checks = [(r["run"]["setting"].split(":", 1)[1], r["run"]["rep"], r["result"]) for r in runs
-              if is_peak(r) and r["run"].get("setting", "").startswith("before:")]
+    checks = {parse_check(r["run"]): r["result"] for r in runs
+              if is_peak(r) and r["run"].get("setting", "").startswith("before:")}
     groups = train_groups(runs)
     configs = [c for c in ["tiny", "small", "base", "copy"] if any(k[0] == c for k in groups)]
     loads = [r["run"]["loadavg"] for r in runs if "loadavg" in r["run"]]
@@ -276,7 +284,7 @@ def main():
           f"Load average (1 min) before the runs: min {min(loads, default=0):.1f}, "
           f"median {med(loads):.1f}, max {max(loads, default=0):.1f} "
           "(a load above the core count means other processes shared the cores).\n")
-    print_summary(groups, sgemm, configs, shared_core_reps(checks))
+    print_summary(groups, sgemm, configs, checks)
     print_targets(groups, sgemm, peak, configs)
     print_core_checks(checks)
     print_cpu_view(groups, sgemm, configs)

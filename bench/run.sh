@@ -97,7 +97,7 @@ for rep in $(seq 1 "$reps"); do
       # host may run them on one core's two hyperthreads): a short check
       # right before each 2-thread run says what this run had.
       if [ "$threads" -gt 1 ]; then
-        record "$rep" "before:$config" "$bench" --peak --min-time 0.05
+        record "$rep" "before:$config:$threads" "$bench" --peak --min-time 0.05
       fi
       record "$rep" "" "$bench" "${common[@]}"
       [ "$have_torch" = 1 ] || continue

@@ -33,12 +33,12 @@ std::int64_t row_block(std::int64_t m, std::int64_t batch_count) {
 }
 
 ContractionSplit contraction_split(std::int64_t m, std::int64_t k) {
-  // Halves rounded up to 16 rows; blocks of C up to 1024 rows keep B's
+  // The first half rounded up to 16 rows; blocks of C up to 1024 rows keep B's
   // repacking (once per block and half) small next to the block's flops.
   constexpr std::int64_t kMaxRows = 1024;
-  const std::int64_t half = ((k + 1) / 2 + 15) / 16 * 16;
+  const std::int64_t first_half = ((k + 1) / 2 + 15) / 16 * 16;
   const std::int64_t blocks = (m + kMaxRows - 1) / kMaxRows;
-  return {half, (m + blocks - 1) / blocks};
+  return {first_half, (m + blocks - 1) / blocks};
 }
 
 std::int64_t blocks_per_task(std::int64_t rows, std::int64_t n, std::int64_t k) {

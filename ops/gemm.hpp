@@ -2,8 +2,9 @@
 // matmul and linear. Internal to ops/ (no BLAS header here).
 //
 // The split depends on the sizes only, never on the thread count, so every
-// output element comes out of the same BLAS call with the same arguments on
-// any number of threads: the same bits.
+// output element comes out of the same BLAS calls with the same arguments on
+// any number of threads (one call; two and an add for split_contraction's
+// long weight-gradient contractions): the same bits.
 #pragma once
 
 #include <algorithm>
@@ -41,12 +42,11 @@ using BeforeBlock = std::function<void(std::int64_t row, std::int64_t rows)>;
 // contraction instead of into row blocks; see split_contraction.
 constexpr std::int64_t kSplitContraction = 1024;
 
-// The plan of such a product: `halves` contraction ranges of `half` rows of
-// A and B each (the last may be shorter), times output row blocks of
-// `rows_per_block`. Sizes only, never the thread count.
+// The plan of such a product: two contraction ranges, the first of
+// `first_half` rows of A and B, the second the rest, times output row blocks
+// of `rows_per_block`. Sizes only, never the thread count.
 struct ContractionSplit {
-  std::int64_t half, rows_per_block;
-  static constexpr std::int64_t halves = 2;
+  std::int64_t first_half, rows_per_block;
 };
 ContractionSplit contraction_split(std::int64_t m, std::int64_t k);
 
@@ -66,13 +66,14 @@ void split_contraction(const OpContext& ctx, std::int64_t m, std::int64_t n, std
   const std::int64_t blocks = (m + plan.rows_per_block - 1) / plan.rows_per_block;
   Tensor second = Tensor::empty(dtype_of<T>(), {m, n});
   T* scratch = second.data<T>();
-  ctx.parallel_for(blocks * plan.halves, 1, [&](std::int64_t lo, std::int64_t hi) {
+  // Task 2b + p: row block b, contraction part p (0 writes C, 1 the scratch).
+  ctx.parallel_for(blocks * 2, 1, [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t task = lo; task < hi; ++task) {
-      const std::int64_t half = task % plan.halves, r0 = task / plan.halves * plan.rows_per_block;
+      const std::int64_t part = task % 2, r0 = task / 2 * plan.rows_per_block;
       const std::int64_t rows = std::min(plan.rows_per_block, m - r0);
-      const std::int64_t k0 = half * plan.half, depth = std::min(plan.half, k - k0);
+      const std::int64_t k0 = part == 0 ? 0 : plan.first_half, depth = part == 0 ? plan.first_half : k - k0;
       call(true, false, rows, n, depth, a + k0 * lda + r0, lda, b + k0 * ldb, ldb, T(0),
-           (half == 0 ? c : scratch) + r0 * n);
+           (part == 0 ? c : scratch) + r0 * n);
     }
   });
   const std::int64_t total = m * n, grain = 1 << 14;

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include "engine/error.hpp"
 #include "engine/registry.hpp"
 #include "ops/builtin.hpp"
@@ -31,6 +33,23 @@ TEST_CASE("layer_norm normalises each row with the biased variance and eps insid
               {-1, 1});
 }
 
+TEST_CASE("layer_norm of a 19-wide row matches a direct two-pass computation") {
+  // Row x_d = (d - 7)^2 / 10 for d < 19 (8-lane sums: two full rounds and a tail of 3).
+  std::vector<double> x(19), gain(19), bias(19), expected(19);
+  for (std::size_t d = 0; d < 19; ++d) {
+    x[d] = (double(d) - 7) * (double(d) - 7) / 10;
+    gain[d] = 0.5 + 0.1 * double(d);
+    bias[d] = 0.25 - 0.05 * double(d);
+  }
+  double mean = 0, var = 0;
+  for (double v : x) mean += v / 19;
+  for (double v : x) var += (v - mean) * (v - mean) / 19;
+  for (std::size_t d = 0; d < 19; ++d) expected[d] = (x[d] - mean) / std::sqrt(var + 1e-5) * gain[d] + bias[d];
+  check_close(run_forward(ln, {values({1, 19}, x), values({19}, gain), values({19}, bias)}, DType::f64), expected,
+              1e-12);
+  check_close(run_forward(ln, {values({1, 19}, x), values({19}, gain), values({19}, bias)}), expected, 1e-5);
+}
+
 TEST_CASE("layer_norm of a constant row gives the bias and finite gradients") {
   const auto x = values({2, 4}, {3, 3, 3, 3, -1e3, -1e3, -1e3, -1e3});
   const auto gain = values({4}, {1, -2, 3, 0.5});
@@ -60,7 +79,8 @@ TEST_CASE("layer_norm shape errors name the shapes when the node is created") {
 }
 
 TEST_CASE("layer_norm gradients for x, gain and bias match finite differences") {
-  for (const Shape& s : {Shape{3, 5}, Shape{2, 3, 4}, Shape{6}, Shape{4, 1}, Shape{1, 2}}) {
+  // Rows of 19 and 16: the 8-lane sums' main loop with and without a tail.
+  for (const Shape& s : {Shape{3, 5}, Shape{2, 3, 4}, Shape{6}, Shape{4, 1}, Shape{1, 2}, Shape{2, 19}, Shape{16}}) {
     INFO(to_string(s));
     const Shape row{s.back()};
     check_gradcheck(ln, {at(s, -2, 2), at(row, 0.5, 2), at(row)});

@@ -39,16 +39,32 @@ TEST_CASE("linear computes x @ w^T + b as by hand") {
 }
 
 TEST_CASE("linear equals matmul with transpose_b plus the bias, values and gradients") {
+  std::vector<std::vector<GradcheckInput>> cases;
   // 1200 and 1030 rows: the weight gradient's contraction (over rows) is
   // long enough to be split in halves (gemm::split_contraction).
-  for (const Shape& x : {Shape{3, 4}, Shape{2, 5, 4}, Shape{1, 4}, Shape{2, 600, 4}, Shape{1030, 4}}) {
-    INFO(to_string(x));
-    const std::vector<GradcheckInput> in{uniform_input(x), uniform_input({6, 4}), uniform_input({6})};
+  for (const Shape& x : {Shape{3, 4}, Shape{2, 5, 4}, Shape{1, 4}, Shape{2, 600, 4}, Shape{1030, 4}})
+    cases.push_back({uniform_input(x), uniform_input({6, 4}), uniform_input({6})});
+  // 1025 outputs over 1024 rows: two uneven blocks of the weight gradient
+  // (513 and 512 outputs; the second starts at column 513 of g), each over
+  // two contraction halves of 512 rows.
+  cases.push_back({uniform_input({1024, 3}), uniform_input({1025, 3}), uniform_input({1025})});
+  for (const auto& in : cases) {
+    INFO(to_string(in[0].shape), " @ ", to_string(in[1].shape));
     const std::vector<Tensor> a = run_all(fused(), in, DType::f64, Backend::sequential, 1);
     const std::vector<Tensor> b = run_all(unfused(), in, DType::f64, Backend::sequential, 1);
     REQUIRE(a.size() == b.size());
     for (std::size_t i = 0; i < a.size(); ++i) check_tensors_close(a[i], b[i], 1e-12);
   }
+}
+
+TEST_CASE("linear with no rows gives zero weight and bias gradients") {
+  const std::vector<Tensor> r =
+      run_all(fused(), {uniform_input({0, 4}), uniform_input({3, 4}), uniform_input({3})}, DType::f32, Backend::tbb, 2);
+  REQUIRE(r.size() == 4);
+  CHECK(r[0].shape() == Shape{0, 3});
+  CHECK(r[1].shape() == Shape{0, 4});
+  check_close(r[2], std::vector<double>(12, 0.0));
+  check_close(r[3], {0, 0, 0});
 }
 
 TEST_CASE("linear's bias gradient is add's broadcast sum, bit for bit, over blocks of columns on 2 threads") {
@@ -122,11 +138,14 @@ TEST_CASE("a weight gradient over 1030 rows is cut into two contraction halves, 
   // The shapes of the tests above and below take the split path.
   static_assert(gemm::kSplitContraction <= 1030);
   const gemm::ContractionSplit one = gemm::contraction_split(40, 1030);
-  CHECK(one.half == 528);  // 515 rounded up to 16: halves of 528 and 502 rows
+  CHECK(one.first_half == 528);  // 515 rounded up to 16: halves of 528 and 502 rows
   CHECK(one.rows_per_block == 40);
   const gemm::ContractionSplit two = gemm::contraction_split(1100, 1030);
   CHECK(two.rows_per_block == 550);  // two blocks of outputs of at most 1024
   CHECK(gemm::contraction_split(8000, 2048).rows_per_block == 1000);
+  const gemm::ContractionSplit uneven = gemm::contraction_split(1025, 1024);
+  CHECK(uneven.first_half == 512);
+  CHECK(uneven.rows_per_block == 513);  // blocks of 513 and 512 outputs
 }
 
 TEST_CASE("linear gives the same bits on every executor when its rows are split into blocks") {

@@ -84,3 +84,20 @@ TEST_CASE("permute moves every element right for every order of 4 axes, split ov
     CHECK(wrong == 0);
   } while (std::next_permutation(p.begin(), p.end()));
 }
+
+TEST_CASE("permute of a scalar, of one axis and of an empty axis") {
+  const auto f = [](std::vector<std::int64_t> p) {
+    return [p](Graph&, const std::vector<Expr>& x) { return permute(x[0], p); };
+  };
+  const Tensor scalar = run_forward(f({}), {{.shape = {}, .value = Tensor::from<double>({}, {2.5})}});
+  CHECK(scalar.shape() == Shape{});
+  check_close(scalar, {2.5});
+  check_close(run_forward(f({0}), {iota({5})}), {0, 1, 2, 3, 4});
+  const Tensor empty = run_forward(f({1, 0}), {iota({0, 3})});
+  CHECK(empty.shape() == Shape{3, 0});
+  const std::vector<Tensor> empty_grads = run_all(f({1, 0}), {iota({0, 3})}, DType::f32, Backend::tbb, 2);
+  REQUIRE(empty_grads.size() == 2);
+  CHECK(empty_grads[1].shape() == Shape{0, 3});
+  check_gradcheck(f({}), {{.shape = {}}});
+  check_gradcheck(f({0}), {{.shape = {5}}});
+}
