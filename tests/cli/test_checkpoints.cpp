@@ -27,7 +27,7 @@ void check_resume_is_exact(const std::string& name, const std::vector<std::strin
   std::vector<std::string> resume{"train", "copy", "--steps", "9", "--resume", split, "--save", split,
                                   "--metrics", split_metrics, "--threads", "2", "--quiet"};
   if (repeat_model)
-    for (const std::string& flag : {"--layers", "--d-model", "--heads", "--d-ff"}) {  // tiny_model()'s, threads aside
+    for (const std::string flag : {"--layers", "--d-model", "--heads", "--d-ff"}) {  // tiny_model()'s, threads aside
       const auto tiny = tiny_model();
       const auto it = std::find(tiny.begin(), tiny.end(), flag);
       resume.insert(resume.end(), it, it + 2);
