@@ -61,6 +61,7 @@ class OpContext {
   void parallel_for(std::int64_t n, std::int64_t grain, const BlockBody& body) const {
     w_.parallel->parallel_for(n, grain, body);
   }
+  const Parallel& parallel() const { return *w_.parallel; }
 
   // For leaves: the store parameters live in, and the value fed to an input.
   ParameterStore& parameters() const;

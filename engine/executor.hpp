@@ -120,7 +120,10 @@ class Executor {
 };
 
 // Sums a gradient of broadcast shape down to `shape` (numpy broadcasting in
-// reverse). Deterministic: elements are added in row-major order.
-Tensor sum_to_shape(const Tensor& grad, const Shape& shape);
+// reverse). Deterministic: elements are added in row-major order. When
+// `shape` is a suffix of the gradient's (a bias), blocks of output columns
+// run on `parallel` if given, each column's rows still added in order: the
+// same bits on any thread count.
+Tensor sum_to_shape(const Tensor& grad, const Shape& shape, const Parallel* parallel = nullptr);
 
 }  // namespace attograd

@@ -111,7 +111,7 @@ void Executor::backward(NodeId output, Tensor seed) {
           if (!broadcast_shapes(g.shape(), want.shape, common) || common != g.shape())
             throw Error(fmt::format("[{}] gradient for input {} has shape {}, which does not broadcast from {}",
                                     node.op->name(), slot, to_string(g.shape()), to_string(want.shape)));
-          g = sum_to_shape(g, want.shape);
+          g = sum_to_shape(g, want.shape, runner_.get());
         }
         if (s.options.check_numerics && g.has_non_finite())
           throw_numerics_error(graph, id, Phase::backward, g, fmt::format("gradient for input {}", slot),

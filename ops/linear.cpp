@@ -16,26 +16,6 @@ namespace {
 // Rows M of x (..., K): the product of its leading dims (also when K = 0).
 std::int64_t rows_of(const Shape& x) { return numel(Shape(x.begin(), x.end() - 1)); }
 
-// db (n) = the column sums of g (m, n), each column's rows added in order:
-// the sums sum_to_shape (add's broadcast backward) computes, but in blocks
-// of columns on the run's threads instead of one.
-Tensor column_sums(const OpContext& c, const Tensor& g) {
-  constexpr std::int64_t kColumns = 64;
-  const std::int64_t m = g.dim(0), n = g.dim(1);
-  Tensor out = Tensor::empty(g.dtype(), {n});
-  visit_floating(g.dtype(), [&]<class T>(T) {
-    const T* pg = g.data<T>();
-    T* po = out.data<T>();
-    c.parallel_for((n + kColumns - 1) / kColumns, 1, [&](std::int64_t lo, std::int64_t hi) {
-      const std::int64_t c0 = lo * kColumns, c1 = std::min(n, hi * kColumns);
-      std::fill(po + c0, po + c1, T(0));
-      for (std::int64_t r = 0; r < m; ++r)
-        for (std::int64_t k = c0; k < c1; ++k) po[k] += pg[r * n + k];
-    });
-  });
-  return out;
-}
-
 class LinearOp final : public Op {
  public:
   std::string name() const override { return "linear"; }
@@ -89,7 +69,7 @@ class LinearOp final : public Op {
         gemm::rows<T>(c, true, false, n, k, m, g.data<T>(), n, x.data<T>(), k, gw.data<T>());
       }
     });
-    if (c.needs_grad(2)) gb = column_sums(c, g);
+    if (c.needs_grad(2)) gb = sum_to_shape(g, {n}, &c.parallel());  // what add's broadcast backward computes
     return {gx, gw, gb};
   }
   bool backward_reads_input(std::size_t input) const override { return input < 2; }

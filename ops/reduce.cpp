@@ -65,7 +65,7 @@ class ReduceOp final : public Op {
 
   Tensor forward(OpContext& c) const override {
     const Tensor& x = c.input(0);
-    Tensor s = sum_to_shape(x, axes_.kept_shape(x.shape(), op_name()));
+    Tensor s = sum_to_shape(x, axes_.kept_shape(x.shape(), op_name()), &c.parallel());
     if (s.raw() == x.raw()) s = s.clone();  // nothing reduced: never alias the input
     if (mean_) {
       const double count = static_cast<double>(x.numel()) / static_cast<double>(std::max<std::int64_t>(1, s.numel()));

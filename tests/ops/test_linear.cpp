@@ -67,8 +67,9 @@ TEST_CASE("linear with no rows gives zero weight and bias gradients") {
   check_close(r[3], {0, 0, 0});
 }
 
-TEST_CASE("linear's bias gradient is add's broadcast sum, bit for bit, over blocks of columns on 2 threads") {
-  // 130 outputs: three blocks of up to 64 columns, each summing 100 rows in order.
+TEST_CASE("linear's bias gradient on 2 threads is add's broadcast sum on one, bit for bit") {
+  // 130 outputs: sum_to_shape's three blocks of up to 64 columns, each
+  // summing 100 rows in order, on TBB here and in one block sequentially.
   const std::vector<GradcheckInput> in{uniform_input({2, 50, 8}), uniform_input({130, 8}), uniform_input({130})};
   const std::vector<Tensor> a = run_all(fused(), in, DType::f32, Backend::tbb, 2);
   const std::vector<Tensor> b = run_all(unfused(), in, DType::f32, Backend::sequential, 1);
