@@ -14,7 +14,7 @@
 namespace attograd::bench {
 namespace {
 
-// Issue 6's table. copy is the copy task of cli/tasks/copy.cpp with its
+// Issue 6's table. copy is the copy task of app/tasks/copy.cpp with its
 // defaults: sequences of 10 tokens, teacher forcing over the 9 after bos,
 // pre-norm and no label smoothing.
 const std::vector<BenchConfig>& configs() {

@@ -13,7 +13,7 @@
 #include "bench/bench_blas.hpp"
 #include "bench/bench_modes.hpp"
 #include "engine/leaves.hpp"
-#include "engine/profiler.hpp"
+#include "profile/profiler.hpp"
 #include "models/loss.hpp"
 #include "ops/dropout.hpp"
 #include "ops/layer_norm.hpp"

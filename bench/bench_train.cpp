@@ -1,6 +1,6 @@
 // attograd_bench: the benchmark of issue 6. This file holds the program's
 // entry point and the training mode: the encoder-decoder Transformer of a
-// configuration (cli/seq2seq.hpp, the model `attograd train` trains) fed
+// configuration (app/seq2seq.hpp, the model `attograd train` trains) fed
 // random tokens, stepped by Adam, each step timed from zero_grad to the end
 // of the update. README.md "Benchmarks" says what the report shows.
 #include <tbb/global_control.h>
@@ -12,11 +12,11 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/bench_modes.hpp"
-#include "cli/seq2seq.hpp"
+#include "app/seq2seq.hpp"
 #include "engine/error.hpp"
-#include "engine/optimizer.hpp"
-#include "engine/profile_report.hpp"
-#include "engine/profiler.hpp"
+#include "train/optimizer.hpp"
+#include "profile/profile_report.hpp"
+#include "profile/profiler.hpp"
 
 namespace attograd::bench {
 namespace {

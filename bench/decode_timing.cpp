@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "cli/loaded_model.hpp"
-#include "cli/run_config.hpp"
+#include "app/loaded_model.hpp"
+#include "app/run_config.hpp"
 #include "ops/builtin.hpp"
 
 using namespace attograd;

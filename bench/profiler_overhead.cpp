@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "cli/run_config.hpp"
-#include "cli/trainee.hpp"
-#include "cli/trainer.hpp"
-#include "engine/optimizer.hpp"
-#include "engine/profiler.hpp"
+#include "app/run_config.hpp"
+#include "app/trainee.hpp"
+#include "app/trainer.hpp"
+#include "train/optimizer.hpp"
+#include "profile/profiler.hpp"
 #include "ops/builtin.hpp"
 
 using namespace attograd;

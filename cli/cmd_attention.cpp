@@ -10,9 +10,9 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include "cli/attention_export.hpp"
+#include "app/attention_export.hpp"
 #include "cli/commands.hpp"
-#include "cli/loaded_model.hpp"
+#include "app/loaded_model.hpp"
 #include "viz/attention_json.hpp"
 #include "viz/output.hpp"
 

@@ -7,14 +7,14 @@
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
-#include "cli/run_config.hpp"
-#include "cli/trainee.hpp"
-#include "cli/trainer.hpp"
-#include "engine/chrome_trace.hpp"
-#include "engine/graph_dot.hpp"
-#include "engine/optimizer.hpp"
-#include "engine/profile_report.hpp"
-#include "engine/profiler.hpp"
+#include "app/run_config.hpp"
+#include "app/trainee.hpp"
+#include "app/trainer.hpp"
+#include "profile/chrome_trace.hpp"
+#include "profile/graph_dot.hpp"
+#include "train/optimizer.hpp"
+#include "profile/profile_report.hpp"
+#include "profile/profiler.hpp"
 
 namespace attograd {
 namespace {

@@ -1,12 +1,9 @@
 // attograd sample --load PATH [--prompt TEXT] [--length N] [--temperature T] [--top-k K]
-// attograd ops [--plugin PATH]...
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
-#include "cli/loaded_model.hpp"
-#include "engine/plugin.hpp"
-#include "engine/registry.hpp"
+#include "app/loaded_model.hpp"
 
 namespace attograd {
 
@@ -31,23 +28,6 @@ void add_sample_command(CLI::App& app) {
   cmd->callback([a] {
     LoadedLm m = load_lm(a->load, a->threads);
     fmt::print("{}\n", m.model->sample(a->prompt, a->length, a->temperature, a->top_k, a->seed));
-  });
-}
-
-void add_ops_command(CLI::App& app) {
-  auto plugins = std::make_shared<std::vector<std::string>>();
-  CLI::App* cmd = app.add_subcommand("ops", "list the registered ops (built-in, and plugins given with --plugin)");
-  cmd->add_option("--plugin", *plugins, "load an op plugin (shared library) first; repeatable");
-  cmd->callback([plugins] {
-    for (const std::string& path : *plugins) {
-      const PluginInfo info = load_plugin(path);
-      fmt::print(stderr, "loaded {}: {} op(s)\n", path, info.ops.size());
-    }
-    const OpRegistry& r = default_registry();
-    for (const std::string& name : r.names()) {
-      const OpSchema& s = r.schema(name);
-      fmt::print("{:<18} {}{}\n", name, s.summary, s.origin == "builtin" ? "" : fmt::format("  [{}]", s.origin));
-    }
   });
 }
 

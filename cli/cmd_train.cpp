@@ -2,7 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
-#include "cli/trainer.hpp"
+#include "app/trainer.hpp"
 
 namespace attograd {
 

@@ -39,6 +39,11 @@ class OpContext {
 
   std::size_t num_inputs() const { return w_.inputs.size(); }
   const Tensor& input(std::size_t i) const { return *w_.inputs.at(i); }
+  // Input i's type, from the graph: known also where its value was freed
+  // (a backward that does not read the input).
+  const TensorType& input_type(std::size_t i) const {
+    return w_.graph->node(w_.graph->node(w_.node).inputs.at(i)).type;
+  }
   const TensorType& output_type() const { return w_.graph->node(w_.node).type; }
   Tensor allocate_output() const { return Tensor::empty(output_type().dtype, output_type().shape); }
 

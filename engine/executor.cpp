@@ -1,8 +1,9 @@
+// Executor::forward: plan which nodes run and how long their values live,
+// then run each node once its inputs are computed.
 #include "engine/executor.hpp"
 
 #include <algorithm>
 #include <atomic>
-#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -33,10 +34,70 @@ void Executor::set_threads(int threads) {
   }
 }
 
-void Executor::forward(const Graph& graph, const Feeds& feeds, const std::vector<NodeId>& targets,
-                       const RunOptions& options) {
-  state_ = std::make_unique<State>();
-  State& s = *state_;
+namespace {
+
+// Marks the targets and, in one reverse sweep (creation order is
+// topological), everything they depend on.
+void mark_needed(Executor::State& s, const std::vector<NodeId>& targets) {
+  const Graph& graph = *s.graph;
+  const std::size_t n = graph.size();
+  for (NodeId t : targets) {
+    if (t < 0 || static_cast<std::size_t>(t) >= n) throw Error(fmt::format("[executor] no node {} in the graph", t));
+    s.needed[t] = 1;
+    s.keep[t] = 1;
+  }
+  for (std::size_t i = n; i-- > 0;)
+    if (s.needed[i])
+      for (NodeId in : graph.node(static_cast<NodeId>(i)).inputs) s.needed[in] = 1;
+}
+
+// Lists each node's consumers (in consumer order) and which nodes a gradient
+// can reach from a requires_grad leaf.
+void wire_consumers(Executor::State& s) {
+  const Graph& graph = *s.graph;
+  for (std::size_t i = 0; i < graph.size(); ++i) {
+    const Node& node = graph.node(static_cast<NodeId>(i));
+    s.grad_reachable[i] = node.requires_grad;
+    s.edge_position[i].resize(node.inputs.size());
+    for (std::size_t slot = 0; slot < node.inputs.size(); ++slot) {
+      const NodeId in = node.inputs[slot];
+      s.edge_position[i][slot] = static_cast<int>(s.consumers[in].size());
+      s.consumers[in].emplace_back(static_cast<NodeId>(i), static_cast<int>(slot));
+      if (s.grad_reachable[in] && node.op->differentiable(slot)) s.grad_reachable[i] = 1;
+    }
+  }
+}
+
+// Sets the counters (inputs pending, readers left) of every needed node,
+// decides which values must outlive the forward pass (those a later backward
+// reads), and collects the roots (leaves) to start from.
+void plan_lifetimes(Executor::State& s) {
+  const Graph& graph = *s.graph;
+  const RunOptions& options = s.options;
+  for (std::size_t i = 0; i < graph.size(); ++i) {
+    if (!s.needed[i]) continue;
+    const Node& node = graph.node(static_cast<NodeId>(i));
+    s.pending[i].store(static_cast<int>(node.inputs.size()), std::memory_order_relaxed);
+    if (node.inputs.empty()) {
+      s.roots.push_back(static_cast<NodeId>(i));
+      s.keep[i] = 1;  // leaves alias stored tensors; they cost nothing
+    }
+    if (options.retain_for_backward && s.grad_reachable[i]) {
+      if (node.op->backward_reads_output()) s.keep[i] = 1;
+      // The numerics check reports every input of a failing backward.
+      for (std::size_t slot = 0; slot < node.inputs.size(); ++slot)
+        if (node.op->backward_reads_input(slot) || options.check_numerics) s.keep[node.inputs[slot]] = 1;
+    }
+    int uses = 0;
+    for (auto [c, slot] : s.consumers[i]) uses += s.needed[c];
+    s.uses_left[i].store(uses, std::memory_order_relaxed);
+  }
+}
+
+std::unique_ptr<Executor::State> plan_forward(const Graph& graph, const Feeds& feeds,
+                                              const std::vector<NodeId>& targets, const RunOptions& options) {
+  auto state = std::make_unique<Executor::State>();
+  Executor::State& s = *state;
   const std::size_t n = graph.size();
   s.graph = &graph;
   s.options = options;
@@ -51,88 +112,56 @@ void Executor::forward(const Graph& graph, const Feeds& feeds, const std::vector
   s.saved.assign(n, {});
   s.pending = counters(n);
   s.uses_left = counters(n);
+  mark_needed(s, targets);
+  wire_consumers(s);
+  plan_lifetimes(s);
+  return state;
+}
 
-  for (NodeId t : targets) {
-    if (t < 0 || static_cast<std::size_t>(t) >= n) throw Error(fmt::format("[executor] no node {} in the graph", t));
-    s.needed[t] = 1;
-    s.keep[t] = 1;
+// One node's forward: compute, check, store; free the inputs it was the last
+// reader of; start the consumers it was the last input of.
+void forward_node(Executor::State& s, const Parallel& parallel, NodeId id, int worker, const Spawn& spawn) {
+  const Graph& graph = *s.graph;
+  const Node& node = graph.node(id);
+  ExecutionObserver* observer = s.options.observer;
+  const std::int64_t start = observer ? now_ns() : 0;
+  try {
+    OpContext::Wiring w = s.context_for(id, parallel);
+    if (auto it = s.feeds->find(id); it != s.feeds->end()) w.fed = &it->second;
+    OpContext ctx(std::move(w));
+    Tensor out = node.op->forward(ctx);
+    if (!out.defined() || out.dtype() != node.type.dtype || out.shape() != node.type.shape)
+      throw Error(fmt::format("[{}] forward returned {}{}, but the node's type is {}", node.op->name(),
+                              out.defined() ? dtype_name(out.dtype()) : "nothing", to_string(out.shape()),
+                              to_string(node.type)));
+    if (s.options.check_numerics && out.has_non_finite())
+      throw_numerics_error(graph, id, Phase::forward, out, "output", read_by(s, node, nullptr));
+    s.values[id] = std::move(out);
+  } catch (...) {
+    rethrow_for_node(graph, id, Phase::forward);
   }
-  // Creation order is topological: one reverse sweep marks what targets need.
-  for (std::size_t i = n; i-- > 0;)
-    if (s.needed[i])
-      for (NodeId in : graph.node(static_cast<NodeId>(i)).inputs) s.needed[in] = 1;
+  if (observer)
+    observer->on_node({id, Phase::forward, worker, start, now_ns(), static_cast<std::int64_t>(s.values[id].nbytes())});
+  for (NodeId in : node.inputs)
+    if (s.uses_left[in].fetch_sub(1, std::memory_order_acq_rel) == 1 && !s.keep[in]) s.values[in] = Tensor();
+  for (auto [c, slot] : s.consumers[id])
+    if (s.needed[c] && s.pending[c].fetch_sub(1, std::memory_order_acq_rel) == 1) spawn(c);
+}
 
-  for (std::size_t i = 0; i < n; ++i) {
-    const Node& node = graph.node(static_cast<NodeId>(i));
-    s.grad_reachable[i] = node.requires_grad;
-    s.edge_position[i].resize(node.inputs.size());
-    for (std::size_t slot = 0; slot < node.inputs.size(); ++slot) {
-      const NodeId in = node.inputs[slot];
-      s.edge_position[i][slot] = static_cast<int>(s.consumers[in].size());
-      s.consumers[in].emplace_back(static_cast<NodeId>(i), static_cast<int>(slot));
-      if (s.grad_reachable[in] && node.op->differentiable(slot)) s.grad_reachable[i] = 1;
-    }
-  }
+}  // namespace
 
-  // What must outlive the forward pass: values a later backward reads.
-  std::vector<NodeId> roots;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!s.needed[i]) continue;
-    const Node& node = graph.node(static_cast<NodeId>(i));
-    s.pending[i].store(static_cast<int>(node.inputs.size()), std::memory_order_relaxed);
-    if (node.inputs.empty()) roots.push_back(static_cast<NodeId>(i));
-    if (node.inputs.empty()) s.keep[i] = 1;  // leaves alias stored tensors; they cost nothing
-    if (options.retain_for_backward && s.grad_reachable[i]) {
-      if (node.op->backward_reads_output()) s.keep[i] = 1;
-      // The numerics check reports every input of a failing backward.
-      for (std::size_t slot = 0; slot < node.inputs.size(); ++slot)
-        if (node.op->backward_reads_input(slot) || options.check_numerics) s.keep[node.inputs[slot]] = 1;
-    }
-    int uses = 0;
-    for (auto [c, slot] : s.consumers[i]) uses += s.needed[c];
-    s.uses_left[i].store(uses, std::memory_order_relaxed);
-  }
-
+void Executor::forward(const Graph& graph, const Feeds& feeds, const std::vector<NodeId>& targets,
+                       const RunOptions& options) {
+  state_ = plan_forward(graph, feeds, targets, options);
+  State& s = *state_;
   reset_tensor_bytes_peak();
   const std::int64_t base_bytes = tensor_bytes_live();
-  ExecutionObserver* observer = options.observer;
-
   const NodeBody body = [&](NodeId id, int worker, const Spawn& spawn) {
-    const Node& node = graph.node(id);
-    const std::int64_t start = observer ? now_ns() : 0;
-    try {
-      OpContext::Wiring w;
-      w.graph = &graph;
-      w.node = id;
-      for (NodeId in : node.inputs) w.inputs.push_back(&s.values[in]);
-      w.saved = &s.saved[id];
-      if (auto it = feeds.find(id); it != feeds.end()) w.fed = &it->second;
-      w.parameters = graph.parameters();
-      w.parallel = runner_.get();
-      w.settings = &s.options;
-      OpContext ctx(std::move(w));
-      Tensor out = node.op->forward(ctx);
-      if (!out.defined() || out.dtype() != node.type.dtype || out.shape() != node.type.shape)
-        throw Error(fmt::format("[{}] forward returned {}{}, but the node's type is {}", node.op->name(),
-                                out.defined() ? dtype_name(out.dtype()) : "nothing", to_string(out.shape()),
-                                to_string(node.type)));
-      if (options.check_numerics && out.has_non_finite())
-        throw_numerics_error(graph, id, Phase::forward, out, "output", read_by(s, node, nullptr));
-      s.values[id] = std::move(out);
-    } catch (...) {
-      rethrow_for_node(graph, id, Phase::forward);
-    }
-    if (observer)
-      observer->on_node({id, Phase::forward, worker, start, now_ns(), static_cast<std::int64_t>(s.values[id].nbytes())});
-    // Free inputs this node was the last reader of.
-    for (NodeId in : node.inputs)
-      if (s.uses_left[in].fetch_sub(1, std::memory_order_acq_rel) == 1 && !s.keep[in]) s.values[in] = Tensor();
-    for (auto [c, slot] : s.consumers[id])
-      if (s.needed[c] && s.pending[c].fetch_sub(1, std::memory_order_acq_rel) == 1) spawn(c);
+    forward_node(s, *runner_, id, worker, spawn);
   };
-  run_pass(*runner_, observer, [&] {
+  run_pass(*runner_, options.observer, [&] {
     return RunInfo{&graph, Phase::forward, threads_, targets, options.retain_for_backward};
-  }, roots, body);
+  }, s.roots, body);
   peak_bytes_ = tensor_bytes_peak() - base_bytes;
 }
 

@@ -7,6 +7,22 @@
 
 #include "engine/error.hpp"
 
+namespace attograd {
+
+OpContext::Wiring Executor::State::context_for(NodeId id, const Parallel& parallel) {
+  OpContext::Wiring w;
+  w.graph = graph;
+  w.node = id;
+  for (NodeId in : graph->node(id).inputs) w.inputs.push_back(&values[in]);
+  w.saved = &saved[id];
+  w.parameters = graph->parameters();
+  w.parallel = &parallel;
+  w.settings = &options;
+  return w;
+}
+
+}  // namespace attograd
+
 namespace attograd::executor_detail {
 
 std::int64_t now_ns() {

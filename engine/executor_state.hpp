@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/context.hpp"
 #include "engine/executor.hpp"
 #include "engine/numerics.hpp"
 #include "engine/runners.hpp"
@@ -36,6 +37,13 @@ struct Executor::State {
   std::vector<std::vector<Tensor>> grad_parts;  // per node, one slot per consumer edge
   std::unordered_map<NodeId, Tensor> leaf_grads;
   const Feeds* feeds = nullptr;
+  std::vector<NodeId> roots;  // the needed leaves: where forward starts
+
+  // What node `id`'s op sees in either pass: its inputs' values, its saved
+  // tensors, the parameters, the threads and the run settings. Forward adds
+  // the fed value of an input leaf (the feeds live only through forward());
+  // backward the output, its gradient and needs_grad.
+  OpContext::Wiring context_for(NodeId id, const Parallel& parallel);
 };
 
 namespace executor_detail {

@@ -22,14 +22,22 @@ Graph::Graph(ParameterStore* params, DType dtype) : params_(params), dtype_(dtyp
 }
 
 Graph::ScopeGuard::~ScopeGuard() {
-  if (graph_ != nullptr) graph_->scopes_.pop_back();
+  if (graph_ != nullptr) graph_->scopes_.resize(graph_->scopes_.size() - static_cast<std::size_t>(depth_));
 }
 
 Graph::ScopeGuard Graph::scope(const std::string& name) {
   if (name.empty() || name.find('.') != std::string::npos)
     throw Error(fmt::format("[graph] scope name '{}' must be non-empty and contain no '.'", name));
   scopes_.push_back(name);
-  return ScopeGuard(this);
+  return ScopeGuard(this, 1);
+}
+
+Graph::ScopeGuard Graph::scope(const std::string& name, std::int64_t index) {
+  if (index < 0) throw Error(fmt::format("[graph] scope index of '{}' must be >= 0, got {}", name, index));
+  ScopeGuard outer = scope(name);
+  scopes_.push_back(std::to_string(index));
+  outer.graph_ = nullptr;
+  return ScopeGuard(this, 2);
 }
 
 std::string Graph::scope_path() const { return fmt::format("{}", fmt::join(scopes_, ".")); }

@@ -35,6 +35,8 @@ struct Expr {
   Graph* graph = nullptr;
   NodeId id = -1;
 
+  // False for a default Expr: "no tensor given" (an optional mask, say).
+  bool defined() const { return graph != nullptr; }
   const Node& node() const;
   const TensorType& type() const { return node().type; }
   const Shape& shape() const { return node().type.shape; }
@@ -64,15 +66,18 @@ class Graph {
   // Scopes name nodes and parameters. Nested guards join with '.'.
   class ScopeGuard {
    public:
-    ScopeGuard(ScopeGuard&& other) noexcept : graph_(other.graph_) { other.graph_ = nullptr; }
+    ScopeGuard(ScopeGuard&& other) noexcept : graph_(other.graph_), depth_(other.depth_) { other.graph_ = nullptr; }
     ScopeGuard(const ScopeGuard&) = delete;
     ~ScopeGuard();
    private:
     friend class Graph;
-    explicit ScopeGuard(Graph* g) : graph_(g) {}
+    ScopeGuard(Graph* g, int depth) : graph_(g), depth_(depth) {}
     Graph* graph_;
+    int depth_;  // scope names pushed
   };
   [[nodiscard]] ScopeGuard scope(const std::string& name);
+  // An indexed scope, "name.index": g.scope("layers", 2) -> "...layers.2".
+  [[nodiscard]] ScopeGuard scope(const std::string& name, std::int64_t index);
   std::string scope_path() const;                        // "encoder.layers.0"
   std::string qualified(const std::string& name) const;  // scope_path() + "." + name
 

@@ -17,7 +17,7 @@ namespace attograd {
 Attention scaled_dot_product_attention(Expr q, Expr k_t, Expr v, Expr mask, double p) {
   const double k = static_cast<double>(q.dim(-1));
   Expr scores = scale(matmul(q, k_t), 1.0 / std::sqrt(k));  // (B,H,T,S)
-  Expr weights = mask.graph ? masked_softmax(scores, mask, -1) : softmax(scores, -1);
+  Expr weights = mask.defined() ? masked_softmax(scores, mask, -1) : softmax(scores, -1);
   return {matmul(dropout(weights, p), v), weights};          // (B,H,T,K)
 }
 
@@ -52,7 +52,7 @@ KeysValues project_keys_values(Expr key_value, std::int64_t heads) {
 Attention attend(Expr q, const KeysValues& kv, Expr mask, double p) {
   const std::int64_t b = q.dim(0), heads = q.dim(1), t = q.dim(2), d = heads * q.dim(3);
   // Insert the head axis into the mask: (B', T', S) -> (B', 1, T', S).
-  if (mask.graph && mask.rank() == 3) mask = reshape(mask, {mask.dim(0), 1, mask.dim(1), mask.dim(2)});
+  if (mask.defined() && mask.rank() == 3) mask = reshape(mask, {mask.dim(0), 1, mask.dim(1), mask.dim(2)});
   Attention a = scaled_dot_product_attention(q, kv.k_t, kv.v, mask, p);
   Expr merged = reshape(permute(a.output, {0, 2, 1, 3}), {b, t, d});
   auto scope = q.graph->scope("out_proj");
@@ -61,7 +61,7 @@ Attention attend(Expr q, const KeysValues& kv, Expr mask, double p) {
 
 Attention multi_head_attention(Expr query, Expr key_value, Expr mask, std::int64_t heads, double p) {
   check_heads(query.dim(2), heads);
-  Expr q = project_queries(query, heads);  // q, k, v in this order: the node order of every graph built so far
+  Expr q = project_queries(query, heads);
   const KeysValues kv = project_keys_values(key_value, heads);
   return attend(q, kv, mask, p);
 }

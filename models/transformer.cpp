@@ -68,8 +68,7 @@ Expr decoder_stack(const TransformerConfig& c, Expr tgt_ids, std::int64_t first,
   Expr x = embed(c, "tgt_embed", tgt_ids, c.tgt_vocab, first);
   auto dec = g.scope("decoder");
   for (int i = 0; i < c.layers; ++i) {
-    auto layers = g.scope("layers");
-    auto layer = g.scope(std::to_string(i));
+    auto layer = g.scope("layers", i);
     x = residual(c, x, "norm1", [&](Expr y) {
       auto s = g.scope("self_attn");
       return self_attention(y, i);
@@ -90,8 +89,7 @@ Expr transformer_encoder(const TransformerConfig& c, Expr src_ids, Expr src_mask
   Expr x = embed(c, "src_embed", src_ids, c.src_vocab);
   auto enc = g.scope("encoder");
   for (int i = 0; i < c.layers; ++i) {
-    auto layers = g.scope("layers");
-    auto layer = g.scope(std::to_string(i));
+    auto layer = g.scope("layers", i);
     x = residual(c, x, "norm1", [&](Expr y) { return attention_block(c, "self_attn", y, y, src_mask, taps, "encoder", i); });
     x = residual(c, x, "norm2", [&](Expr y) { return feed_forward_block(c, y); });
   }
@@ -113,8 +111,7 @@ std::vector<KeysValues> decoder_cross_keys_values(const TransformerConfig& c, Ex
   auto dec = g.scope("decoder");
   std::vector<KeysValues> cross;
   for (int i = 0; i < c.layers; ++i) {
-    auto layers = g.scope("layers");
-    auto layer = g.scope(std::to_string(i));
+    auto layer = g.scope("layers", i);
     auto s = g.scope("src_attn");
     cross.push_back(project_keys_values(memory, c.heads));
   }
@@ -155,8 +152,7 @@ Expr decoder_only_lm(const TransformerConfig& c, Expr ids, Expr causal_mask, std
   Graph& g = *ids.graph;
   Expr x = embed(c, "embed", ids, c.tgt_vocab);
   for (int i = 0; i < c.layers; ++i) {
-    auto layers = g.scope("layers");
-    auto layer = g.scope(std::to_string(i));
+    auto layer = g.scope("layers", i);
     x = residual(c, x, "norm1", [&](Expr y) { return attention_block(c, "self_attn", y, y, causal_mask, taps, "decoder", i); });
     x = residual(c, x, "norm2", [&](Expr y) { return feed_forward_block(c, y); });
   }

@@ -38,12 +38,6 @@ void copy_window(const OpContext& ctx, const Tensor& src, std::int64_t src_start
   });
 }
 
-// Input i's shape from the graph: backward does not keep the values alive.
-const Shape& input_shape(const OpContext& c, std::size_t i) {
-  const Graph& g = c.graph();
-  return g.node(g.node(c.node_id()).inputs.at(i)).type.shape;
-}
-
 class ConcatOp final : public Op {
  public:
   explicit ConcatOp(std::int64_t axis) : axis_(axis) {}
@@ -88,7 +82,7 @@ class ConcatOp final : public Op {
     std::vector<Tensor> grads(c.num_inputs());
     std::int64_t offset = 0;
     for (std::size_t i = 0; i < c.num_inputs(); ++i) {
-      const Shape& shape = input_shape(c, i);
+      const Shape& shape = c.input_type(i).shape;
       const std::int64_t n = shape[static_cast<std::size_t>(axis)];
       if (c.needs_grad(i)) {
         grads[i] = Tensor::empty(g.dtype(), shape);
@@ -131,7 +125,7 @@ class SliceOp final : public Op {
     return out;
   }
   std::vector<Tensor> backward(OpContext& c) const override {
-    Tensor dx = Tensor::zeros(c.grad_output().dtype(), input_shape(c, 0));
+    Tensor dx = Tensor::zeros(c.grad_output().dtype(), c.input_type(0).shape);
     copy_window(c, c.grad_output(), 0, dx, start_, end_ - start_, normalize_axis(axis_, dx.rank(), "slice"));
     return {dx};
   }

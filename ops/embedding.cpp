@@ -72,7 +72,7 @@ class EmbeddingOp final : public Op {
   // increasing order: the same sums, in the same order, on any thread count.
   std::vector<Tensor> backward(OpContext& c) const override {
     const Tensor &ids = c.input(0), &g = c.grad_output();
-    const Shape& table_shape = c.graph().node(c.graph().node(c.node_id()).inputs[1]).type.shape;
+    const Shape& table_shape = c.input_type(1).shape;
     const std::int64_t V = table_shape[0], D = table_shape[1];
     const IdGroups groups = group_by_id(ids.data<std::int32_t>(), ids.numel(), V);
     Tensor dtable = Tensor::empty(g.dtype(), table_shape);

@@ -174,8 +174,7 @@ class MaxOp final : public Op {
   std::vector<Tensor> backward(OpContext& c) const override {
     const Tensor& g = c.grad_output();
     const std::int32_t* where = c.saved().at(0).data<std::int32_t>();
-    const Graph& graph = c.graph();
-    const Shape& x_shape = graph.node(graph.node(c.node_id()).inputs[0]).type.shape;  // x itself may be freed
+    const Shape& x_shape = c.input_type(0).shape;  // x itself may be freed
     Tensor grad_x = Tensor::zeros(g.dtype(), x_shape);
     visit_floating(g.dtype(), [&]<class T>(T) {
       const T* gr = g.data<T>();

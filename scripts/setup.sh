@@ -14,7 +14,7 @@ build_dir="${ATTOGRAD_BUILD_DIR:-$here/build}"
 # Build tools and libraries (compile and link) ...
 packages=(
   g++ meson ninja-build pkg-config cmake
-  libxtensor-dev libxtensor-blas-dev libxsimd-dev libopenblas-dev
+  libxtensor-dev libxsimd-dev libopenblas-dev
   libtbb-dev libfmt-dev doctest-dev libcli11-dev nlohmann-json3-dev
   librandom123-dev
   # PNG output of the pictures (viz/): librsvg rasterises the SVG on cairo,

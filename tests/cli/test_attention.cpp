@@ -9,8 +9,8 @@
 #include <cairo.h>
 #endif
 
-#include "cli/attention_export.hpp"
-#include "cli/loaded_model.hpp"
+#include "app/attention_export.hpp"
+#include "app/loaded_model.hpp"
 #include "cli_check.hpp"
 #include "viz/attention_json.hpp"
 

@@ -6,9 +6,9 @@
 
 #include <algorithm>
 
-#include "cli/resume.hpp"
+#include "app/resume.hpp"
 #include "cli_check.hpp"
-#include "engine/safetensors.hpp"
+#include "io/safetensors.hpp"
 
 namespace attograd::test {
 namespace {

@@ -6,8 +6,8 @@
 
 #include <cmath>
 
-#include "cli/seq2seq.hpp"
-#include "cli/tasks/task.hpp"
+#include "app/seq2seq.hpp"
+#include "app/tasks/task.hpp"
 
 namespace attograd {
 namespace {

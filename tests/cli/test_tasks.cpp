@@ -1,8 +1,8 @@
 // Tasks and the sequence model's decoding helpers, in process.
 #include <doctest/doctest.h>
 
-#include "cli/seq2seq.hpp"
-#include "cli/tasks/task.hpp"
+#include "app/seq2seq.hpp"
+#include "app/tasks/task.hpp"
 #include "engine/error.hpp"
 
 namespace attograd {

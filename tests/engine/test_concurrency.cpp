@@ -13,7 +13,7 @@
 #include "engine/error.hpp"
 #include "engine/executor.hpp"
 #include "engine/leaves.hpp"
-#include "engine/profiler.hpp"
+#include "profile/profiler.hpp"
 #include "ops/builtin.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/reduce.hpp"

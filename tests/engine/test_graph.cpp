@@ -29,6 +29,29 @@ TEST_CASE("node labels are built from the builder's scopes") {
   CHECK(relu(x).node().label == "relu");
 }
 
+TEST_CASE("an indexed scope adds two names and removes both when it ends") {
+  Graph g;
+  Expr x = input(g, "x", {DType::f32, {2}});
+  {
+    auto enc = g.scope("encoder");
+    {
+      auto layer = g.scope("layers", 3);
+      CHECK(g.scope_path() == "encoder.layers.3");
+      CHECK(relu(x).node().label == "encoder.layers.3.relu");
+    }
+    CHECK(g.scope_path() == "encoder");
+  }
+  CHECK(g.scope_path() == "");
+  CHECK_THROWS_AS(static_cast<void>(g.scope("layers", -1)), Error);
+  CHECK(g.scope_path() == "");  // a refused scope leaves nothing behind
+}
+
+TEST_CASE("a default Expr is not defined; one a builder returns is") {
+  Graph g;
+  CHECK_FALSE(Expr{}.defined());
+  CHECK(input(g, "x", {DType::f32, {2}}).defined());
+}
+
 TEST_CASE("a shape error names the op, the node's label and both shapes") {
   Graph g;
   auto s = g.scope("decoder");

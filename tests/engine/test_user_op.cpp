@@ -9,9 +9,9 @@
 
 #include "engine/context.hpp"
 #include "engine/error.hpp"
-#include "engine/optimizer.hpp"
-#include "engine/profile_report.hpp"
-#include "engine/profiler.hpp"
+#include "train/optimizer.hpp"
+#include "profile/profile_report.hpp"
+#include "profile/profiler.hpp"
 #include "engine/registry.hpp"
 #include "ops/builtin.hpp"
 #include "ops/elementwise.hpp"

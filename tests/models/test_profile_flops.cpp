@@ -6,8 +6,8 @@
 
 #include "engine/executor.hpp"
 #include "engine/leaves.hpp"
-#include "engine/profile_report.hpp"
-#include "engine/profiler.hpp"
+#include "profile/profile_report.hpp"
+#include "profile/profiler.hpp"
 #include "models/attention.hpp"
 #include "ops/mask.hpp"
 #include "ops/reduce.hpp"

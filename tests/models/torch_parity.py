@@ -4,7 +4,7 @@ checkpoint and nothing else.
 
 For each configuration below: `attograd train copy` trains a tiny model for a
 few steps and saves a safetensors checkpoint; the checkpoint is read with an
-independent reader (tests/engine/read_safetensors.py: json + numpy) and loaded,
+independent reader (tests/io/read_safetensors.py: json + numpy) and loaded,
 with no renaming, into the PyTorch twin of the model (the "basic" variant of
 bench/torch_transformer.py, built with the configuration in the checkpoint's
 __metadata__) with load_state_dict(strict=True): a missing, extra or
@@ -12,7 +12,7 @@ mis-shaped name fails. Every checkpoint parameter (all but the `optimizer.*`
 entries) must be one distinct PyTorch parameter that gets a gradient from the
 loss (used, exactly once). Then PyTorch computes the per-token loss and
 accuracy of a fixed set of examples (sources and targets of mixed lengths, so
-padding is exercised), batched and padded as cli/tasks/task.cpp's make_batch
+padding is exercised), batched and padded as app/tasks/task.cpp's make_batch
 does (tgt_in = tgt[:-1], tgt_out = tgt[1:], pad 0, loss per non-pad token),
 and `attograd eval copy --load CKPT --data FILE` must print the same loss
 (relative 1e-4 plus its 4-decimal rounding), the same token count and the
@@ -42,7 +42,7 @@ except ImportError as e:
     print(f"{e}: torch and numpy for {sys.executable} are needed: skipped")
     sys.exit(77)
 sys.path.insert(0, os.path.join(ROOT, "bench"))
-sys.path.insert(0, os.path.join(ROOT, "tests", "engine"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "io"))
 from read_safetensors import read  # noqa: E402  (the independent safetensors reader)
 from torch_transformer import build_models  # noqa: E402
 
@@ -91,7 +91,7 @@ def examples():
 
 
 def make_batch(chunk):
-    """cli/tasks/task.cpp's make_batch: src (B, S), tgt_in, tgt_out (B, T), padded with 0."""
+    """app/tasks/task.cpp's make_batch: src (B, S), tgt_in, tgt_out (B, T), padded with 0."""
     s = max(len(src) for src, _ in chunk)
     t = max(len(tgt) - 1 for _, tgt in chunk)
     src = torch.zeros(len(chunk), s, dtype=torch.long)

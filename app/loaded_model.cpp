@@ -1,0 +1,48 @@
+#include "app/loaded_model.hpp"
+
+#include <fmt/format.h>
+
+#include "train/checkpoint.hpp"
+#include "engine/error.hpp"
+
+namespace attograd {
+namespace {
+
+RunConfig read_config(const std::string& path) {
+  return from_metadata(load_safetensors(path).metadata, path);
+}
+
+}  // namespace
+
+LoadedSeq2Seq load_seq2seq(const std::string& path, const std::string& expected_task, int threads) {
+  LoadedSeq2Seq m;
+  m.config = read_config(path);
+  if (m.config.task == "lm")
+    throw Error(fmt::format("[load] '{}' holds a language model: use the lm task (`attograd eval lm`, `attention lm`) "
+                            "or `attograd sample`",
+                            path));
+  if (!expected_task.empty() && m.config.task != expected_task)
+    throw Error(fmt::format("[load] '{}' is a checkpoint of task '{}', not '{}'", path, m.config.task, expected_task));
+  m.task = make_task(m.config.task);
+  if (m.task->src_vocab() != m.config.model.src_vocab || m.task->tgt_vocab() != m.config.model.tgt_vocab)
+    throw FileError(fmt::format("[load] '{}' has vocabularies {}/{}, task '{}' has {}/{}", path, m.config.model.src_vocab,
+                                m.config.model.tgt_vocab, m.config.task, m.task->src_vocab(), m.task->tgt_vocab()));
+  m.model = std::make_unique<Seq2SeqModel>(*m.task, m.config.model, m.config.seed, threads, m.config.label_smoothing);
+  TrainingState state;
+  load_checkpoint(path, m.model->parameters(), state);
+  return m;
+}
+
+LoadedLm load_lm(const std::string& path, int threads) {
+  LoadedLm m;
+  m.config = read_config(path);
+  if (m.config.task != "lm")
+    throw Error(fmt::format("[load] '{}' is a checkpoint of task '{}', not a language model", path, m.config.task));
+  m.vocab = std::make_unique<CharVocab>(CharVocab::from_alphabet(m.config.alphabet));
+  m.model = std::make_unique<LanguageModel>(*m.vocab, m.config.model, m.config.seed, threads, m.config.label_smoothing);
+  TrainingState state;
+  load_checkpoint(path, m.model->parameters(), state);
+  return m;
+}
+
+}  // namespace attograd

@@ -1,0 +1,215 @@
+#include "io/safetensors_header.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <set>
+#include <tuple>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "engine/error.hpp"
+
+namespace attograd {
+namespace {
+
+using nlohmann::json;
+
+// The reference implementation's limit; stops a hostile length from making
+// us allocate gigabytes before anything has been validated.
+constexpr std::uint64_t kMaxHeaderBytes = 100'000'000;
+constexpr int kMaxDepth = 16;  // a header nests 3 levels; deeper is hostile
+
+struct DTypeInfo {
+  const char* name;
+  std::uint64_t size;
+  bool readable;  // load_safetensors can turn it into a Tensor
+};
+constexpr DTypeInfo kDTypes[] = {
+    {"F64", 8, true},  {"F32", 4, true},   {"I64", 8, true},  {"I32", 4, true},  {"F16", 2, false},
+    {"BF16", 2, false}, {"I16", 2, false}, {"I8", 1, false},  {"U64", 8, false}, {"U32", 4, false},
+    {"U16", 2, false}, {"U8", 1, false},   {"BOOL", 1, false}, {"F8_E4M3", 1, false}, {"F8_E5M2", 1, false},
+};
+
+std::string excerpt(const json& v) {
+  std::string s = v.dump();
+  return s.size() <= 40 ? s : s.substr(0, 37) + "...";
+}
+
+struct Refused {  // thrown out of the parser callback
+  std::string problem;
+};
+
+// Parses JSON, refusing duplicate keys in any object and deep nesting.
+json parse_strict(const InputFile& f, const std::string& text) {
+  std::vector<std::set<std::string>> keys;  // keys seen in each open object
+  auto callback = [&](int depth, json::parse_event_t event, json& parsed) {
+    if (depth > kMaxDepth) throw Refused{fmt::format("JSON header nested deeper than {} levels", kMaxDepth)};
+    if (event == json::parse_event_t::object_start) keys.emplace_back();
+    if (event == json::parse_event_t::object_end) keys.pop_back();
+    if (event == json::parse_event_t::key && !keys.back().insert(parsed.get<std::string>()).second)
+      throw Refused{fmt::format("duplicate key \"{}\" in the JSON header", parsed.get<std::string>())};
+    return true;
+  };
+  try {
+    return json::parse(text, callback);
+  } catch (const Refused& r) {
+    f.fail(r.problem);
+  } catch (const json::exception& e) {
+    f.fail(fmt::format("invalid JSON header: {}", e.what()));
+  }
+}
+
+std::uint64_t unsigned_number(const InputFile& f, const std::string& name, const char* field, const json& v) {
+  if (!v.is_number_unsigned())
+    f.fail(fmt::format("tensor '{}': {} must hold non-negative integers, found {}", name, field, excerpt(v)));
+  return v.get<std::uint64_t>();
+}
+
+const DTypeInfo& dtype_info(const InputFile& f, const std::string& name, const json& v) {
+  if (!v.is_string()) f.fail(fmt::format("tensor '{}': dtype must be a string, found {}", name, excerpt(v)));
+  const std::string s = v.get<std::string>();
+  for (const DTypeInfo& d : kDTypes) {
+    if (s != d.name) continue;
+    if (!d.readable) f.fail(fmt::format("tensor '{}': dtype {} is not supported (attograd reads F32, F64, I32, I64)", name, s));
+    return d;
+  }
+  f.fail(fmt::format("tensor '{}': unknown dtype \"{}\"", name, s));
+}
+
+// The shape, and its size in bytes for `element` bytes per value.
+std::pair<Shape, std::uint64_t> parse_shape(const InputFile& f, const std::string& name, const json& v,
+                                            std::uint64_t element) {
+  if (!v.is_array()) f.fail(fmt::format("tensor '{}': shape must be an array, found {}", name, excerpt(v)));
+  Shape shape;
+  std::uint64_t bytes = element;
+  bool overflow = false;
+  for (const json& d : v) {
+    const std::uint64_t n = unsigned_number(f, name, "shape", d);
+    overflow = overflow || n > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) ||
+               __builtin_mul_overflow(bytes, n, &bytes);
+    shape.push_back(static_cast<std::int64_t>(n));
+  }
+  if (overflow) f.fail(fmt::format("tensor '{}': shape {} is too large", name, excerpt(v)));
+  return {shape, bytes};
+}
+
+HeaderEntry parse_entry(const InputFile& f, const std::string& name, const json& v, std::uint64_t data_size) {
+  if (!v.is_object()) f.fail(fmt::format("tensor '{}': entry must be an object, found {}", name, excerpt(v)));
+  for (const auto& item : v.items())
+    if (item.key() != "dtype" && item.key() != "shape" && item.key() != "data_offsets")
+      f.fail(fmt::format("tensor '{}': unexpected field \"{}\"", name, item.key()));
+  for (const char* field : {"dtype", "shape", "data_offsets"})
+    if (!v.contains(field)) f.fail(fmt::format("tensor '{}': missing field \"{}\"", name, field));
+  const DTypeInfo& dtype = dtype_info(f, name, v["dtype"]);
+  auto [shape, bytes] = parse_shape(f, name, v["shape"], dtype.size);
+  const json& offsets = v["data_offsets"];
+  if (!offsets.is_array() || offsets.size() != 2)
+    f.fail(fmt::format("tensor '{}': data_offsets must be [begin, end], found {}", name, excerpt(offsets)));
+  const std::uint64_t begin = unsigned_number(f, name, "data_offsets", offsets[0]);
+  const std::uint64_t end = unsigned_number(f, name, "data_offsets", offsets[1]);
+  if (begin > end) f.fail(fmt::format("tensor '{}': data_offsets [{}, {}] end before they begin", name, begin, end));
+  if (end > data_size)
+    f.fail(fmt::format("tensor '{}': data_offsets [{}, {}] run past the data section ({} bytes): truncated file?", name,
+                       begin, end, data_size));
+  if (end - begin != bytes)
+    f.fail(fmt::format("tensor '{}': data_offsets [{}, {}] hold {} bytes but {} {} needs {}", name, begin, end,
+                       end - begin, dtype.name, to_string(shape), bytes));
+  return {name, dtype.name, std::move(shape), begin, end};
+}
+
+Metadata parse_metadata(const InputFile& f, const json& v) {
+  if (!v.is_object()) f.fail(fmt::format("__metadata__ must be an object, found {}", excerpt(v)));
+  Metadata m;
+  for (const auto& item : v.items()) {
+    if (!item.value().is_string())
+      f.fail(fmt::format("__metadata__ \"{}\" must be a string, found {}", item.key(), excerpt(item.value())));
+    m[item.key()] = item.value().get<std::string>();
+  }
+  return m;
+}
+
+// Sorted by offset, the entries must tile [0, data_size) exactly.
+void check_layout(const InputFile& f, std::vector<HeaderEntry>& entries, std::uint64_t data_size) {
+  std::sort(entries.begin(), entries.end(),
+            [](const HeaderEntry& a, const HeaderEntry& b) { return std::tie(a.begin, a.end) < std::tie(b.begin, b.end); });
+  std::uint64_t position = 0;
+  const HeaderEntry* previous = nullptr;
+  for (const HeaderEntry& e : entries) {
+    if (e.begin < position)
+      f.fail(fmt::format("tensors '{}' [{}, {}] and '{}' [{}, {}] overlap", previous->name, previous->begin,
+                         previous->end, e.name, e.begin, e.end));
+    if (e.begin > position)
+      f.fail(fmt::format("bytes [{}, {}) of the data section belong to no tensor", position, e.begin));
+    position = e.end;
+    previous = &e;
+  }
+  if (position != data_size)
+    f.fail(fmt::format("the data section holds {} bytes but its tensors use {}", data_size, position));
+}
+
+}  // namespace
+
+InputFile::InputFile(std::string path) : path_(std::move(path)) {
+  fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) fail(fmt::format("cannot open: {}", std::strerror(errno)));
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) fail(fmt::format("cannot stat: {}", std::strerror(errno)));
+  if (!S_ISREG(st.st_mode)) fail("not a regular file");
+  size_ = static_cast<std::uint64_t>(st.st_size);
+}
+
+InputFile::~InputFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void InputFile::fail(const std::string& problem) const {
+  throw FileError(fmt::format("[safetensors] {}: {}", path_, problem));
+}
+
+void InputFile::read_at(std::uint64_t offset, void* out, std::uint64_t n) const {
+  if (offset > size_ || n > size_ - offset)
+    fail(fmt::format("read of {} bytes at offset {} is outside the file ({} bytes)", n, offset, size_));
+  char* p = static_cast<char*>(out);
+  while (n > 0) {
+    const ssize_t got = ::pread(fd_, p, n, static_cast<off_t>(offset));
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) fail(fmt::format("read failed: {}", std::strerror(errno)));
+    if (got == 0) fail("the file ended early: truncated while reading?");
+    p += got;
+    offset += static_cast<std::uint64_t>(got);
+    n -= static_cast<std::uint64_t>(got);
+  }
+}
+
+ParsedHeader read_header(const InputFile& f) {
+  if (f.size() < 8) f.fail(fmt::format("truncated: {} bytes, too short for the 8-byte header length", f.size()));
+  unsigned char length_bytes[8];
+  f.read_at(0, length_bytes, 8);
+  std::uint64_t length = 0;
+  for (int i = 7; i >= 0; --i) length = (length << 8) | length_bytes[i];
+  if (length > f.size() - 8)
+    f.fail(fmt::format("header length {} is larger than the file ({} bytes): truncated file?", length, f.size()));
+  if (length > kMaxHeaderBytes) f.fail(fmt::format("header length {} exceeds the limit of {}", length, kMaxHeaderBytes));
+  std::string text(length, '\0');
+  f.read_at(8, text.data(), length);
+  const json header = parse_strict(f, text);
+  if (!header.is_object()) f.fail(fmt::format("the JSON header must be an object, found {}", excerpt(header)));
+  ParsedHeader result;
+  result.data_start = 8 + length;
+  const std::uint64_t data_size = f.size() - result.data_start;
+  for (const auto& item : header.items()) {
+    if (item.key() == "__metadata__") result.metadata = parse_metadata(f, item.value());
+    else result.entries.push_back(parse_entry(f, item.key(), item.value(), data_size));
+  }
+  check_layout(f, result.entries, data_size);
+  return result;
+}
+
+}  // namespace attograd
