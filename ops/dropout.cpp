@@ -55,7 +55,10 @@ void keep_where_bits(const std::uint32_t* bits, T scale, const T* in, T* out, st
 // bits[i / 32] records the decision, for backward.
 template <class T>
 void apply_mask(const OpContext& c, const T* x, T* y, std::uint32_t* bits, std::int64_t n, double p) {
-  const std::uint64_t key = mix_keys(c.seed(), static_cast<std::uint64_t>(c.node_id()));
+  // Keyed by the node's label (unique in its graph, e.g.
+  // "decoder.layers.0.norm1.dropout"), not its id: adding a node elsewhere
+  // in a builder leaves every other mask as it was.
+  const std::uint64_t key = mix_keys(c.seed(), hash_name(c.label()));
   const std::uint64_t step = c.step();
   const auto threshold = static_cast<std::uint32_t>(std::ldexp(p, 32));
   const T scale = static_cast<T>(1.0 / (1.0 - p));

@@ -8,8 +8,10 @@
 //
 //   x = [1, 1, 1, 1], p = 0.5, training -> e.g. [2, 0, 0, 2]
 //
-// The mask is a pure function of (run seed, node id, step, element index):
-// counter-based Philox random numbers. Different steps give different masks;
+// The mask is a pure function of (run seed, node label, step, element index):
+// counter-based Philox random numbers. Keyed by the label (scope path + op
+// name, as parameters are keyed by name), a mask does not move when a node
+// is added elsewhere in the graph. Different steps give different masks;
 // the same (seed, step) gives the same mask, on any number of threads.
 // Forward keeps it as one bit an element (1/32 of a float tensor) for
 // backward, dx = g * mask / (1 - p): remaking the Philox words cost as much
