@@ -16,6 +16,7 @@
 
 #include <exception>
 #include <filesystem>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -145,7 +146,7 @@ void check_gradients(const OpSchema& op, const std::string& path) {
     auto build = [&](Graph& g, const std::vector<Expr>& x) { return g.add(op.factory(sample.attributes), x); };
     GradcheckResult r;
     try {
-      r = gradcheck(build, sample.inputs);
+      r = gradcheck(build, sample.inputs, {.training = sample.training});
     } catch (const std::exception& e) {
       refuse(path, fmt::format("op '{}' throws on sample {} {}: {}", op.name, i, describe_inputs(sample), e.what()));
     }
@@ -158,6 +159,26 @@ void check_gradients(const OpSchema& op, const std::string& path) {
     refuse(path, fmt::format("op '{}': its samples check no gradient (no sample has a differentiable, non-empty "
                              "floating input or parameter); declare one whose gradient gradcheck can compare",
                              op.name));
+}
+
+// Every declared shape-error case (declaring them is optional) must be
+// refused by infer() with a ShapeError whose message starts "[name]".
+void check_shape_errors(const OpSchema& op, const std::string& path) {
+  for (std::size_t i = 0; i < op.shape_errors.size(); ++i) {
+    const OpShapeErrorSample& bad = op.shape_errors[i];
+    std::string inputs;
+    for (const TensorType& t : bad.inputs) inputs += (inputs.empty() ? "" : ", ") + to_string(t);
+    const std::string what = fmt::format("op '{}' shape-error case {} (inputs {})", op.name, i, inputs);
+    try {
+      op.factory(bad.attributes)->infer(bad.inputs);
+    } catch (const ShapeError& e) {
+      if (std::string_view(e.what()).starts_with("[" + op.name + "]")) continue;
+      refuse(path, fmt::format("{}: the ShapeError must start with \"[{}]\", got: {}", what, op.name, e.what()));
+    } catch (const std::exception& e) {
+      refuse(path, fmt::format("{}: infer() must throw a ShapeError, it threw: {}", what, e.what()));
+    }
+    refuse(path, fmt::format("{}: infer() accepts it; it must throw a ShapeError", what));
+  }
 }
 
 }  // namespace
@@ -174,7 +195,10 @@ PluginInfo load_plugin(const std::string& path, OpRegistry& registry) {
 
   std::vector<OpSchema> ops = collect_ops(register_ops, path);
   check_declarations(ops, registry, path);
-  for (const OpSchema& op : ops) check_gradients(op, path);
+  for (const OpSchema& op : ops) {
+    check_gradients(op, path);
+    check_shape_errors(op, path);
+  }
 
   PluginInfo info{path, {}};
   for (OpSchema& op : ops) {

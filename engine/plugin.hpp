@@ -17,7 +17,9 @@
 //      neither taken in the registry nor repeated within the plugin;
 //   6. every op passes gradcheck (f64, engine/gradcheck.hpp) on each sample,
 //      and its samples compare at least one gradient element (a gradcheck of
-//      no differentiable element would pass any backward).
+//      no differentiable element would pass any backward);
+//   7. infer() refuses each shape-error case the op declares (optional) with
+//      a ShapeError that starts "[name]".
 // Otherwise load_plugin throws PluginError("[plugin] <path>: <what>"), the
 // library is closed again and the registry is unchanged. A loaded plugin
 // stays loaded for the life of the process (its ops may be in use anywhere).

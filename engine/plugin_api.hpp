@@ -2,14 +2,17 @@
 // `shared_module`) linked against libattograd_engine; it defines its ops as
 // ordinary Op subclasses and hands them to the host in one function:
 //
+//   #include "engine/op_samples.hpp"
 //   #include "engine/plugin_api.hpp"
 //
 //   ATTOGRAD_PLUGIN(registrar) {
+//     using namespace attograd::samples;
 //     attograd::OpSchema op;
 //     op.name = "swiglu";
 //     op.summary = "x (..., 2F) -> silu(a) * b (..., F)";
 //     op.factory = [](const attograd::Attributes&) -> attograd::OpPtr { return std::make_shared<SwigluOp>(); };
-//     op.samples = {sample({3, 4}), sample({2, 3, 6})};  // OpSample: gradcheck inputs + attributes
+//     op.samples = {sample({uniform({3, 4})}), sample({uniform({2, 3, 6})})};  // gradchecked
+//     op.shape_errors = {shape_error({f64({2, 3})})};  // optional: infer() must refuse it
 //     registrar.add(std::move(op));
 //   }
 //
@@ -19,7 +22,8 @@
 // The loader (engine/plugin.hpp) reads the stamp first — plain C data, safe
 // whatever the plugin was built with — and calls the registration only if it
 // matches the host's stamp field for field. Each op is then gradchecked on its
-// samples; the ops are added to the registry only if all of them pass.
+// samples and must refuse its shape-error cases; the ops are added to the
+// registry only if all of them pass.
 // Give ops classes internal linkage (an anonymous namespace).
 #pragma once
 
@@ -34,7 +38,7 @@
 
 // Bump when any type a plugin touches (Op, OpContext, Tensor, OpSchema, ...)
 // changes in a way that breaks binary compatibility.
-#define ATTOGRAD_ABI_VERSION 1
+#define ATTOGRAD_ABI_VERSION 2
 
 namespace attograd {
 

@@ -48,9 +48,19 @@ class Attributes {
 
 using OpFactory = std::function<OpPtr(const Attributes&)>;
 
-// Sample inputs on which the loader gradchecks an op before it is usable.
+// Sample inputs on which the loader gradchecks an op before it is usable,
+// and on which tests/ops/test_registered_ops.cpp checks every registered op
+// (helpers to write them: engine/op_samples.hpp).
 struct OpSample {
   std::vector<GradcheckInput> inputs;
+  Attributes attributes;
+  bool training = false;  // run in training mode (dropout: masks fixed by the seed)
+};
+
+// Input types that the op's infer() must refuse with a ShapeError whose
+// message starts "[name]".
+struct OpShapeErrorSample {
+  std::vector<TensorType> inputs;
   Attributes attributes;
 };
 
@@ -59,6 +69,7 @@ struct OpSchema {
   std::string summary;          // one line: what it computes, with shapes
   OpFactory factory;
   std::vector<OpSample> samples;
+  std::vector<OpShapeErrorSample> shape_errors;
   std::string origin = "builtin";  // or the plugin's path
 };
 

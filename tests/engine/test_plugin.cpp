@@ -157,7 +157,7 @@ TEST_CASE_FIXTURE(HostRegistry, "files that are not plugins are refused with the
 
 TEST_CASE_FIXTURE(HostRegistry, "plugins built against another ABI are refused before their code runs") {
   check_refused(env_path("BROKEN_WRONG_ABI"), registry,
-                "ABI version mismatch: the plugin was built against ABI version 1001, this attograd has version 1");
+                "ABI version mismatch: the plugin was built against ABI version 1002, this attograd has version 2");
   check_refused(env_path("BROKEN_WRONG_COMPILER"), registry, "ABI mismatch: compiler major version is");
 }
 
@@ -183,6 +183,12 @@ TEST_CASE_FIXTURE(HostRegistry, "a plugin op with a wrong backward is refused wi
   check_refused(path, registry, "op 'bad_square' fails gradcheck on sample 0 (inputs f64(2, 3)):\nFAIL input 0 element 0");
   // Refusals leave the host able to load good plugins.
   CHECK(load_plugin(env_path("SWIGLU_PLUGIN"), registry).ops.size() == 1);
+}
+
+TEST_CASE_FIXTURE(HostRegistry, "a plugin op that accepts one of its declared shape-error cases is refused") {
+  check_refused(env_path("BROKEN_ACCEPTED_SHAPE_ERROR"), registry,
+                "op 'lenient_square' shape-error case 0 (inputs f64(2, 3)): infer() accepts it");
+  CHECK_FALSE(registry.contains("lenient_square"));
 }
 
 TEST_CASE_FIXTURE(HostRegistry, "a plugin op whose samples check no gradient is refused") {

@@ -21,6 +21,7 @@
 
 #include "engine/context.hpp"
 #include "engine/error.hpp"
+#include "engine/op_samples.hpp"
 #include "engine/plugin_api.hpp"
 
 namespace {
@@ -111,23 +112,17 @@ class SwigluOp final : public Op {
   bool backward_reads_output() const override { return false; }
 };
 
-OpSample sample(Shape shape) {
-  GradcheckInput x;
-  x.shape = std::move(shape);
-  x.low = -3;  // both sides of silu's minimum near a = -1.28
-  x.high = 3;
-  OpSample s;
-  s.inputs = {x};
-  return s;
-}
-
 }  // namespace
 
 ATTOGRAD_PLUGIN(registrar) {
+  using namespace attograd::samples;
   OpSchema op;
   op.name = "swiglu";
   op.summary = "x (..., 2F) -> silu(a) * b (..., F), a and b the two halves of the last axis";
   op.factory = [](const Attributes&) -> OpPtr { return std::make_shared<SwigluOp>(); };
-  op.samples = {sample({3, 4}), sample({2, 3, 6}), sample({1, 2})};
+  // Values on both sides of silu's minimum near a = -1.28.
+  op.samples = {sample({uniform({3, 4}, -3, 3)}), sample({uniform({2, 3, 6}, -3, 3)}),
+                sample({uniform({1, 2}, -3, 3)})};
+  op.shape_errors = {shape_error({f64({2, 3})}), shape_error({i32({2, 4})})};  // an odd last axis; integers
   registrar.add(std::move(op));
 }

@@ -92,6 +92,10 @@ ATTOGRAD_PLUGIN(registrar) {
   registrar.add(square("bad_square", true));
 #elif defined(BROKEN_NOTHING_CHECKED)
   registrar.add(square("unchecked_square", true, false));  // a wrong backward its sample never checks
+#elif defined(BROKEN_ACCEPTED_SHAPE_ERROR)
+  OpSchema lenient = square("lenient_square");
+  lenient.shape_errors = {OpShapeErrorSample{{TensorType{DType::f64, {2, 3}}}, {}}};  // a valid input: accepted
+  registrar.add(std::move(lenient));
 #elif defined(BROKEN_THROWING)
   throw std::runtime_error("the registrar exploded");
 #else
