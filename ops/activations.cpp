@@ -8,6 +8,7 @@
 
 #include "engine/context.hpp"
 #include "engine/error.hpp"
+#include "engine/op_samples.hpp"
 #include "engine/registry.hpp"
 #include "ops/broadcast_kernels.hpp"
 
@@ -129,6 +130,14 @@ class PointwiseOp final : public Op {
 
 template <class Fn> OpPtr make() { return std::make_shared<PointwiseOp<Fn>>(); }
 
+// A vector, a rank-3 stack and a scalar, with values in [low, high).
+std::vector<OpSample> activation_samples(double low, double high, const Attributes& attributes = {}) {
+  std::vector<OpSample> out;
+  for (const Shape& s : {Shape{7}, Shape{2, 3, 4}, Shape{}})
+    out.push_back(samples::sample({samples::uniform(s, low, high)}, attributes));
+  return out;
+}
+
 }  // namespace
 
 Expr gelu(Expr x, bool tanh_approximation) {
@@ -140,6 +149,10 @@ Expr sqrt(Expr x) { return x.graph->add(make<Sqrt>(), {x}); }
 Expr rsqrt(Expr x) { return x.graph->add(make<Rsqrt>(), {x}); }
 
 void register_activation_ops(OpRegistry& r) {
+  using namespace samples;
+  const std::vector<OpShapeErrorSample> errors = {shape_error({i32({2, 3})})};
+  std::vector<OpSample> gelu_samples = activation_samples(-3, 3);
+  for (OpSample& s : activation_samples(-3, 3, {{"approximate", std::string("tanh")}})) gelu_samples.push_back(s);
   r.add({"gelu", "x * Phi(x) (attribute approximate: \"none\" or \"tanh\")",
          [](const Attributes& a) -> OpPtr {
            const std::string approx = a.get_string("gelu", "approximate", "none");
@@ -147,11 +160,14 @@ void register_activation_ops(OpRegistry& r) {
              throw Error(fmt::format("[gelu] attribute 'approximate' must be \"none\" or \"tanh\", got \"{}\"", approx));
            return approx == "tanh" ? make<GeluTanh>() : make<GeluErf>();
          },
-         {}});
-  r.add({"tanh", "hyperbolic tangent of x", [](const Attributes&) { return make<Tanh>(); }, {}});
-  r.add({"sigmoid", "1 / (1 + e^-x)", [](const Attributes&) { return make<Sigmoid>(); }, {}});
-  r.add({"sqrt", "square root of x", [](const Attributes&) { return make<Sqrt>(); }, {}});
-  r.add({"rsqrt", "1 / sqrt(x)", [](const Attributes&) { return make<Rsqrt>(); }, {}});
+         gelu_samples, errors});
+  r.add({"tanh", "hyperbolic tangent of x", [](const Attributes&) { return make<Tanh>(); }, activation_samples(-3, 3),
+         errors});
+  r.add({"sigmoid", "1 / (1 + e^-x)", [](const Attributes&) { return make<Sigmoid>(); }, activation_samples(-6, 6),
+         errors});
+  r.add({"sqrt", "square root of x", [](const Attributes&) { return make<Sqrt>(); }, activation_samples(0.2, 3),
+         errors});
+  r.add({"rsqrt", "1 / sqrt(x)", [](const Attributes&) { return make<Rsqrt>(); }, activation_samples(0.2, 3), errors});
 }
 
 }  // namespace attograd

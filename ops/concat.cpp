@@ -7,6 +7,7 @@
 
 #include "engine/context.hpp"
 #include "engine/error.hpp"
+#include "engine/op_samples.hpp"
 #include "engine/registry.hpp"
 
 namespace attograd {
@@ -151,18 +152,34 @@ Expr slice(Expr x, std::int64_t axis, std::int64_t start, std::int64_t end) {
 }
 
 void register_concat_ops(OpRegistry& r) {
+  using namespace samples;
+  const auto axis = [](std::int64_t a) { return Attributes{{"axis", a}}; };
+  const auto window = [](std::int64_t a, std::int64_t start, std::int64_t end) {
+    return Attributes{{"axis", a}, {"start", start}, {"end", end}};
+  };
+  // Every position of the axis, three inputs, a negative axis, an empty input and token ids.
   r.add({"concat",
          "joins inputs along attribute axis; other dims must match",
          [](const Attributes& a) -> OpPtr { return std::make_shared<ConcatOp>(a.get_int("concat", "axis")); },
-         {{{{.shape = {2, 3}, .value = {}}, {.shape = {2, 1}, .value = {}}}, {{"axis", std::int64_t{1}}}}}});
+         {sample({uniform({2, 3}), uniform({2, 1})}, axis(1)),
+          sample({uniform({2, 1, 3}), uniform({2, 3, 3}), uniform({2, 2, 3})}, axis(1)),
+          sample({uniform({1}), uniform({2})}, axis(0)), sample({uniform({2, 2}), uniform({2, 1})}, axis(-1)),
+          sample({uniform({0, 2}), uniform({1, 2})}, axis(0)),
+          sample({ids({1, 2}, {4, 5}), ids({1, 1}, {6})}, axis(1))},
+         {shape_error({f64({2, 3}), f64({2, 3, 1})}, axis(0)), shape_error({f64({2, 3}), f64({2, 4})}, axis(0)),
+          shape_error({f64({2, 3}), f32({2, 3})}, axis(0))}});
+  // Every axis, a negative one, an empty window and token ids.
   r.add({"slice",
          "elements [start, end) along axis (attributes axis, start, end)",
          [](const Attributes& a) -> OpPtr {
            return std::make_shared<SliceOp>(a.get_int("slice", "axis"), a.get_int("slice", "start"),
                                             a.get_int("slice", "end"));
          },
-         {{{{.shape = {2, 5}, .value = {}}},
-           {{"axis", std::int64_t{1}}, {"start", std::int64_t{1}}, {"end", std::int64_t{4}}}}}});
+         {sample({uniform({2, 5})}, window(1, 1, 4)), sample({uniform({2, 3, 2})}, window(0, 1, 2)),
+          sample({uniform({2, 3, 2})}, window(1, 1, 2)), sample({uniform({2, 3, 2})}, window(2, 1, 2)),
+          sample({uniform({2, 3, 4})}, window(-1, 3, 4)), sample({uniform({2, 3, 4})}, window(2, 2, 2)),
+          sample({ids({1, 3}, {4, 5, 6})}, window(1, 1, 3))},
+         {shape_error({f64({2, 3})}, window(1, 2, 4)), shape_error({f64({2, 3})}, window(0, 2, 1))}});
 }
 
 }  // namespace attograd

@@ -9,6 +9,7 @@
 
 #include "engine/context.hpp"
 #include "engine/error.hpp"
+#include "engine/op_samples.hpp"
 #include "engine/registry.hpp"
 #include "ops/row_kernels.hpp"
 #include "ops/vec_math.hpp"
@@ -159,6 +160,19 @@ Expr cross_entropy(Expr logits, Expr targets, std::int64_t ignore_index, double 
 }
 
 void register_cross_entropy_ops(OpRegistry& r) {
+  using namespace samples;
+  // (N, V) and (B, T, V) logits, ignored targets (the default -100 and 1),
+  // one class, with and without smoothing, summed and averaged.
+  std::vector<OpSample> cases;
+  for (double eps : {0.0, 0.1})
+    for (const std::string reduction : {"mean", "sum"}) {
+      const Attributes a{{"label_smoothing", eps}, {"reduction", reduction}};
+      Attributes ignore_one = a;
+      ignore_one.set("ignore_index", std::int64_t{1});
+      cases.push_back(sample({uniform({4, 5}, -3, 3), ids({4}, {4, -100, 0, 2})}, a));
+      cases.push_back(sample({uniform({2, 3, 4}, -3, 3), ids({2, 3}, {1, 3, 0, 1, 2, 2})}, ignore_one));
+      cases.push_back(sample({uniform({1, 1}), ids({1}, {0})}, a));
+    }
   r.add({"cross_entropy",
          "logits (N, V) or (B, T, V), targets i32 -> loss () (attributes ignore_index, label_smoothing, reduction)",
          [](const Attributes& a) -> OpPtr {
@@ -170,7 +184,9 @@ void register_cross_entropy_ops(OpRegistry& r) {
                                                    a.get_double("cross_entropy", "label_smoothing", 0.0),
                                                    reduction == "mean" ? Reduction::mean : Reduction::sum);
          },
-         {}});
+         cases,
+         {shape_error({f64({2, 3, 4}), i32({2, 4})}), shape_error({f64({2, 3, 4}), f64({2, 3})}),
+          shape_error({f64({4}), i32({})})}});
 }
 
 }  // namespace attograd

@@ -8,6 +8,7 @@
 
 #include "engine/context.hpp"
 #include "engine/error.hpp"
+#include "engine/op_samples.hpp"
 #include "engine/registry.hpp"
 #include "engine/rng.hpp"
 #include "ops/vec_math.hpp"
@@ -136,8 +137,14 @@ class DropoutOp final : public Op {
 Expr dropout(Expr x, double p) { return x.graph->add(std::make_shared<DropoutOp>(p), {x}); }
 
 void register_dropout_ops(OpRegistry& r) {
+  using namespace samples;
+  // Masks fixed by the seed in training; the identity in eval mode and for p = 0.
   r.add({"dropout", "x * Bernoulli(1 - p) / (1 - p) in training, x in eval (attribute p)",
-         [](const Attributes& a) -> OpPtr { return std::make_shared<DropoutOp>(a.get_double("dropout", "p")); }, {}});
+         [](const Attributes& a) -> OpPtr { return std::make_shared<DropoutOp>(a.get_double("dropout", "p")); },
+         {in_training(sample({uniform({5, 7})}, {{"p", 0.3}})), in_training(sample({uniform({2, 3, 4})}, {{"p", 0.5}})),
+          in_training(sample({uniform({1})}, {{"p", 0.3}})), in_training(sample({uniform({2, 3})}, {{"p", 0.0}})),
+          sample({uniform({2, 3})}, {{"p", 0.5}})},
+         {shape_error({i32({2, 3})}, {{"p", 0.1}})}});
 }
 
 }  // namespace attograd

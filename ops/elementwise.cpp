@@ -6,6 +6,7 @@
 
 #include "engine/context.hpp"
 #include "engine/error.hpp"
+#include "engine/op_samples.hpp"
 #include "engine/registry.hpp"
 #include "ops/broadcast_kernels.hpp"
 
@@ -216,19 +217,41 @@ Expr relu(Expr x) { return make1<ReluOp>(x); }
 Expr scale(Expr x, double s) { return x.graph->add(std::make_shared<ScaleOp>(s), {x}); }
 
 void register_elementwise_ops(OpRegistry& r) {
-  auto simple = [&r](const char* name, const char* summary, auto make) {
-    r.add({name, summary, [make](const Attributes&) -> OpPtr { return make(); }, {}});
+  using namespace samples;
+  // Broadcasting either way and from a scalar; b >= 0.5 keeps div finite.
+  std::vector<OpSample> binary;
+  for (const auto& [a, b] : std::vector<std::pair<Shape, Shape>>{
+           {{3}, {3}}, {{2, 3}, {3}}, {{2, 1, 4}, {3, 1}}, {{1}, {2, 2}}, {{}, {2, 3}}})
+    binary.push_back(sample({uniform(a), uniform(b, 0.5, 2)}));
+  const std::vector<OpShapeErrorSample> binary_errors = {shape_error({f64({2, 3}), f64({2})}),
+                                                         shape_error({f64({2, 3}), f32({2, 3})})};
+  // |x| >= 0.1 on either side, away from relu's kink at 0; log takes x > 0.
+  std::vector<OpSample> positive, unary;
+  for (const Shape& s : {Shape{5}, Shape{2, 3}, Shape{1, 1}}) {
+    positive.push_back(sample({uniform(s, 0.1, 2)}));
+    unary.push_back(sample({uniform(s, 0.1, 2)}));
+    unary.push_back(sample({uniform(s, -2, -0.1)}));
+  }
+  const std::vector<OpShapeErrorSample> unary_errors = {shape_error({i32({2, 3})})};
+
+  auto simple = [&r](const char* name, const char* summary, auto make, std::vector<OpSample> cases,
+                     std::vector<OpShapeErrorSample> errors) {
+    r.add({name, summary, [make](const Attributes&) -> OpPtr { return make(); }, std::move(cases),
+           std::move(errors)});
   };
-  simple("add", "a + b with broadcasting", [] { return std::make_shared<AddOp>(); });
-  simple("sub", "a - b with broadcasting", [] { return std::make_shared<SubOp>(); });
-  simple("mul", "a * b with broadcasting", [] { return std::make_shared<MulOp>(); });
-  simple("div", "a / b with broadcasting", [] { return std::make_shared<DivOp>(); });
-  simple("neg", "-x", [] { return std::make_shared<NegOp>(); });
-  simple("exp", "e^x", [] { return std::make_shared<ExpOp>(); });
-  simple("log", "natural log of x", [] { return std::make_shared<LogOp>(); });
-  simple("relu", "max(x, 0)", [] { return std::make_shared<ReluOp>(); });
+  simple("add", "a + b with broadcasting", [] { return std::make_shared<AddOp>(); }, binary, binary_errors);
+  simple("sub", "a - b with broadcasting", [] { return std::make_shared<SubOp>(); }, binary, binary_errors);
+  simple("mul", "a * b with broadcasting", [] { return std::make_shared<MulOp>(); }, binary, binary_errors);
+  simple("div", "a / b with broadcasting", [] { return std::make_shared<DivOp>(); }, binary, binary_errors);
+  simple("neg", "-x", [] { return std::make_shared<NegOp>(); }, unary, unary_errors);
+  simple("exp", "e^x", [] { return std::make_shared<ExpOp>(); }, unary, unary_errors);
+  simple("log", "natural log of x", [] { return std::make_shared<LogOp>(); }, positive, unary_errors);
+  simple("relu", "max(x, 0)", [] { return std::make_shared<ReluOp>(); }, unary, unary_errors);
+  std::vector<OpSample> scaled = unary;
+  for (OpSample& s : scaled) s.attributes = {{"s", 2.5}};
   r.add({"scale", "s * x (attribute s)",
-         [](const Attributes& a) -> OpPtr { return std::make_shared<ScaleOp>(a.get_double("scale", "s")); }, {}});
+         [](const Attributes& a) -> OpPtr { return std::make_shared<ScaleOp>(a.get_double("scale", "s")); }, scaled,
+         {shape_error({i32({2, 3})}, {{"s", 2.5}})}});
 }
 
 }  // namespace attograd

@@ -7,6 +7,7 @@
 
 #include "engine/context.hpp"
 #include "engine/error.hpp"
+#include "engine/op_samples.hpp"
 #include "engine/registry.hpp"
 #include "ops/row_kernels.hpp"
 
@@ -108,8 +109,14 @@ class EmbeddingOp final : public Op {
 Expr embedding(Expr ids, Expr table) { return ids.graph->add(std::make_shared<EmbeddingOp>(), {ids, table}); }
 
 void register_embedding_ops(OpRegistry& r) {
+  using namespace samples;
+  // Repeated ids (their gradient rows add up), unused table rows, one row, scalar ids.
   r.add({"embedding", "ids i32 (...), table (V, D) -> table rows (..., D)",
-         [](const Attributes&) -> OpPtr { return std::make_shared<EmbeddingOp>(); }, {}});
+         [](const Attributes&) -> OpPtr { return std::make_shared<EmbeddingOp>(); },
+         {sample({ids({2, 3}, {4, 0, 4, 2, 4, 0}), uniform({5, 3})}), sample({ids({1}, {0}), uniform({1, 1})}),
+          sample({ids({}, {1}), uniform({3, 2})})},
+         {shape_error({f32({2}), f32({4, 2})}), shape_error({i32({2}), f64({4})}),
+          shape_error({i32({2}), i32({4, 2})})}});
 }
 
 }  // namespace attograd

@@ -7,6 +7,7 @@
 
 #include "engine/context.hpp"
 #include "engine/error.hpp"
+#include "engine/op_samples.hpp"
 #include "engine/registry.hpp"
 #include "ops/row_kernels.hpp"
 
@@ -161,11 +162,22 @@ Expr layer_norm(Expr x, Expr gain, Expr bias, double eps) {
 }
 
 void register_layer_norm_ops(OpRegistry& r) {
+  using namespace samples;
+  // Rows of 19 and 16 run the 8-lane sums' main loop with and without a tail;
+  // rows of 1 and constant rows have var = 0.
+  std::vector<OpSample> cases;
+  for (const Shape& s : {Shape{3, 5}, Shape{2, 3, 4}, Shape{6}, Shape{4, 1}, Shape{1, 2}, Shape{2, 19}, Shape{16}})
+    cases.push_back(sample({uniform(s, -2, 2), uniform({s.back()}, 0.5, 2), uniform({s.back()})}));
+  cases.push_back(
+      sample({values({1, 4}, {3, 3, 3, 3}), values({4}, {1, -2, 3, 0.5}), values({4}, {0.1, 0.2, 0.3, 0.4})}));
+  cases.push_back(sample({uniform({3, 4}), uniform({4}), uniform({4})}, {{"eps", 1e-3}}));
   r.add({"layer_norm", "x (..., D), gain (D), bias (D) -> (x - mean) / sqrt(var + eps) * gain + bias (attribute eps)",
          [](const Attributes& a) -> OpPtr {
            return std::make_shared<LayerNormOp>(a.get_double("layer_norm", "eps", 1e-5));
          },
-         {}});
+         cases,
+         {shape_error({f64({2, 3, 4}), f64({3}), f64({4})}), shape_error({f64({2, 3, 4}), f64({4}), f32({4})}),
+          shape_error({f64({}), f64({}), f64({})})}});
 }
 
 }  // namespace attograd

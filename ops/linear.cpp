@@ -7,6 +7,7 @@
 #include "engine/context.hpp"
 #include "engine/error.hpp"
 #include "engine/executor.hpp"
+#include "engine/op_samples.hpp"
 #include "engine/registry.hpp"
 #include "ops/gemm.hpp"
 
@@ -91,9 +92,21 @@ Expr linear(Expr x, Expr weight, Expr bias) {
 }
 
 void register_linear_ops(OpRegistry& r) {
+  using namespace samples;
+  // A batch of rows, a single vector, inputs that want no gradient, no rows
+  // (zero weight and bias gradients) and no input features (y = bias).
   r.add({"linear", "x (..., K) @ weight (N, K)^T + bias (N) -> (..., N), one op (torch.nn.functional.linear)",
          [](const Attributes&) -> OpPtr { return std::make_shared<LinearOp>(); },
-         {{{{.shape = {2, 3, 4}, .value = {}}, {.shape = {5, 4}, .value = {}}, {.shape = {5}, .value = {}}}, {}}}});
+         {sample({uniform({2, 3, 4}), uniform({5, 4}), uniform({5})}),
+          sample({uniform({3, 4}), uniform({5, 4}), uniform({5})}),
+          sample({uniform({2, 3, 4}), uniform({2, 4}), uniform({2})}),
+          sample({uniform({4}), uniform({3, 4}), uniform({3})}),
+          sample({no_grad(uniform({2, 3, 4})), uniform({5, 4}), uniform({5})}),
+          sample({uniform({3, 4}), no_grad(uniform({5, 4})), uniform({5})}),
+          sample({uniform({0, 4}), uniform({3, 4}), uniform({3})}),
+          sample({uniform({3, 0}), uniform({2, 0}), uniform({2})})},
+         {shape_error({f64({2, 3}), f64({4, 5}), f64({4})}), shape_error({f64({2, 3}), f64({4, 3}), f64({3})}),
+          shape_error({f64({}), f64({4, 3}), f64({4})})}});
 }
 
 }  // namespace attograd

@@ -4,6 +4,7 @@
 
 #include "engine/context.hpp"
 #include "engine/error.hpp"
+#include "engine/op_samples.hpp"
 #include "engine/registry.hpp"
 #include "ops/broadcast_kernels.hpp"
 
@@ -144,28 +145,37 @@ Expr masked_fill(Expr x, Expr mask, double value) {
 }
 
 void register_mask_ops(OpRegistry& r) {
+  using namespace samples;
+  const std::string f64_name = "f64";
   r.add({"subsequent_mask",
          "(1, T, T) causal mask, 1 where key <= query (attributes T, dtype)",
          [](const Attributes& a) -> OpPtr {
            return std::make_shared<SubsequentMaskOp>(a.get_int("subsequent_mask", "T"),
                                                      mask_dtype("subsequent_mask", a));
          },
-         {}});
+         {sample({}, {{"T", std::int64_t{4}}}), sample({}, {{"T", std::int64_t{1}}, {"dtype", f64_name}}),
+          sample({}, {{"T", std::int64_t{0}}})},
+         {shape_error({}, {{"T", std::int64_t{-1}}}), shape_error({f64({2})}, {{"T", std::int64_t{2}}})}});
   r.add({"padding_mask",
          "ids i32 (B, S) -> (B, 1, S), 1 where ids != pad (attributes pad, dtype)",
          [](const Attributes& a) -> OpPtr {
            return std::make_shared<PaddingMaskOp>(static_cast<std::int32_t>(a.get_int("padding_mask", "pad", 0)),
                                                   mask_dtype("padding_mask", a));
          },
-         {}});
+         {sample({ids({2, 3}, {5, 7, 0, 0, 2, 0})}),
+          sample({ids({1, 4}, {2, 2, 1, 3})}, {{"pad", std::int64_t{2}}, {"dtype", f64_name}})},
+         {shape_error({f32({2, 3})}), shape_error({i32({6})})}});
+  // Masks that broadcast over rows, over trailing axes, and a single kept element.
   r.add({"masked_fill",
          "x where mask != 0, else attribute value; mask broadcasts to x",
          [](const Attributes& a) -> OpPtr {
            return std::make_shared<MaskedFillOp>(a.get_double("masked_fill", "value"));
          },
-         {{{{.shape = {2, 3}, .value = {}},
-            {.shape = {1, 3}, .value = Tensor::from<double>({1, 3}, {1, 0, 1}), .differentiable = false}},
-           {{"value", -5.0}}}}});
+         {sample({uniform({2, 3}), mask({1, 3}, {1, 0, 1})}, {{"value", -5.0}}),
+          sample({uniform({2, 2, 2}), mask({2, 1, 1}, {0, 1})}, {{"value", 2.0}}),
+          sample({uniform({1}), mask({1}, {1})}, {{"value", 0.0}})},
+         {shape_error({f64({2, 3}), f64({2})}, {{"value", 0.0}}),
+          shape_error({f64({2, 3}), f32({3})}, {{"value", 0.0}})}});
 }
 
 }  // namespace attograd

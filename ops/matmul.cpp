@@ -7,6 +7,7 @@
 
 #include "engine/context.hpp"
 #include "engine/error.hpp"
+#include "engine/op_samples.hpp"
 #include "engine/registry.hpp"
 #include "ops/gemm.hpp"
 
@@ -192,6 +193,42 @@ class MatmulOp final : public Op {
   bool ta_, tb_;
 };
 
+// Samples of logical a (..., M, K) @ b (..., K, N), each operand stored
+// transposed where its flag says.
+std::vector<OpSample> matmul_samples() {
+  using namespace samples;
+  std::vector<OpSample> cases;
+  auto product = [&cases](Shape a, Shape b, bool ta = false, bool tb = false) {
+    if (ta) std::swap(a[a.size() - 2], a.back());
+    if (tb) std::swap(b[b.size() - 2], b.back());
+    cases.push_back(
+        sample({uniform(a), uniform(b)}, {{"transpose_a", std::int64_t{ta}}, {"transpose_b", std::int64_t{tb}}}));
+  };
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      product({2, 3, 4}, {2, 4, 5}, ta, tb);
+      product({3, 4}, {4, 2}, ta, tb);
+      product({2, 3, 4}, {4, 5}, ta, tb);  // rank-2 b: one folded GEMM when a is not transposed
+    }
+  // Batch dims that broadcast; a batch-free b of rank 3 folds like rank 2.
+  product({2, 1, 3, 4}, {5, 4, 6});
+  product({2, 1, 3, 4}, {5, 4, 6}, true, true);
+  product({3, 4}, {2, 4, 5});
+  product({2, 3, 4}, {1, 4, 5});
+  product({1, 3, 4}, {2, 1, 4, 5});
+  // Size-1 dims (an outer and a dot product) and empty ones (K = 0 gives zeros).
+  product({1, 1}, {1, 1});
+  product({3, 1}, {1, 4});
+  product({1, 4}, {4, 1});
+  product({1, 1, 3}, {3, 1});
+  product({2, 0}, {0, 3});
+  product({0, 2, 3}, {3, 4});
+  // A gradient wanted for one operand only.
+  cases.push_back(sample({no_grad(uniform({2, 3, 4})), uniform({4, 5})}));
+  cases.push_back(sample({uniform({2, 3, 4}), no_grad(uniform({5, 4}))}, {{"transpose_b", std::int64_t{1}}}));
+  return cases;
+}
+
 }  // namespace
 
 Expr matmul(Expr a, Expr b, bool transpose_a, bool transpose_b) {
@@ -199,13 +236,16 @@ Expr matmul(Expr a, Expr b, bool transpose_a, bool transpose_b) {
 }
 
 void register_matmul_ops(OpRegistry& r) {
+  using namespace samples;
   r.add({"matmul",
          "a (..., M, K) @ b (..., K, N) -> (..., M, N), batch dims broadcast (transpose_a, transpose_b)",
          [](const Attributes& a) -> OpPtr {
            return std::make_shared<MatmulOp>(a.get_int("matmul", "transpose_a", 0) != 0,
                                              a.get_int("matmul", "transpose_b", 0) != 0);
          },
-         {{{{.shape = {2, 3, 4}, .value = {}}, {.shape = {4, 5}, .value = {}}}, {}}}});
+         matmul_samples(),
+         {shape_error({f64({2, 3}), f64({4, 5})}), shape_error({f64({3}), f64({3, 4})}),
+          shape_error({f64({2, 3, 4}), f64({3, 4, 5})})}});
 }
 
 }  // namespace attograd

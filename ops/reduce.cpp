@@ -9,6 +9,7 @@
 #include "engine/context.hpp"
 #include "engine/error.hpp"
 #include "engine/executor.hpp"
+#include "engine/op_samples.hpp"
 #include "engine/registry.hpp"
 #include "ops/broadcast_kernels.hpp"
 
@@ -198,6 +199,13 @@ class MaxOp final : public Op {
   ReducedAxes axes_;
 };
 
+// Appends a sample of x for every choice of axes, with and without keepdims.
+void add_over_axes(std::vector<OpSample>& out, const GradcheckInput& x,
+                   const std::vector<std::vector<std::int64_t>>& choices) {
+  for (const auto& axes : choices)
+    for (std::int64_t keep : {0, 1}) out.push_back(samples::sample({x}, {{"axes", axes}, {"keepdims", keep}}));
+}
+
 }  // namespace
 
 Expr sum(Expr x, std::vector<std::int64_t> axes, bool keepdims) {
@@ -211,26 +219,35 @@ Expr max(Expr x, std::vector<std::int64_t> axes, bool keepdims) {
 }
 
 void register_reduce_ops(OpRegistry& r) {
+  using namespace samples;
+  const std::vector<std::vector<std::int64_t>> axes = {{}, {0}, {1}, {-1}, {0, 2}};
+  const std::vector<std::int64_t> axis1 = {1};
   for (bool is_mean : {false, true}) {
     const char* name = is_mean ? "mean" : "sum";
+    std::vector<OpSample> cases;
+    add_over_axes(cases, uniform({2, 3, 4}), axes);
+    add_over_axes(cases, uniform(is_mean ? Shape{3, 1, 2} : Shape{1, 5, 1}), {{}, {0}, {1}, {0, 2}});  // size-1 dims
+    if (!is_mean) cases.push_back(sample({uniform({2, 0})}, {{"axes", axis1}}));  // an empty axis sums to 0
     r.add({name, is_mean ? "mean over axes (attributes axes, keepdims)" : "sum over axes (attributes axes, keepdims)",
            [is_mean, name](const Attributes& a) -> OpPtr {
              return std::make_shared<ReduceOp>(a.get_ints(name, "axes", {}), a.get_int(name, "keepdims", 0) != 0,
                                                is_mean);
            },
-           {}});
+           cases,
+           {shape_error({f64({2, 3})}, {{"axes", std::vector<std::int64_t>{2}}}), shape_error({i32({2, 3})})}});
   }
+  std::vector<OpSample> max_cases;
+  add_over_axes(max_cases, uniform({2, 3, 4}), axes);
   // Distinct values, at least 0.1 apart: finite differences never cross a tie.
-  GradcheckInput x;
-  x.shape = {2, 3, 4};
   std::vector<double> v(24);
   for (std::size_t i = 0; i < v.size(); ++i) v[i] = 0.1 * static_cast<double>((i * 7) % 24) - 1.2;
-  x.value = Tensor::from<double>(x.shape, v);
+  max_cases.push_back(sample({values({2, 3, 4}, v)}, {{"axes", axis1}}));
   r.add({"max", "largest element over axes (attributes axes, keepdims); gradient to the first maximum",
          [](const Attributes& a) -> OpPtr {
            return std::make_shared<MaxOp>(a.get_ints("max", "axes", {}), a.get_int("max", "keepdims", 0) != 0);
          },
-         {OpSample{{x}, {{"axes", std::vector<std::int64_t>{1}}}}}});
+         max_cases,
+         {shape_error({f64({2, 0})}, {{"axes", axis1}}), shape_error({i32({3})})}});
 }
 
 }  // namespace attograd

@@ -6,6 +6,7 @@
 
 #include "engine/context.hpp"
 #include "engine/error.hpp"
+#include "engine/op_samples.hpp"
 #include "engine/registry.hpp"
 
 namespace attograd {
@@ -168,12 +169,23 @@ Expr transpose(Expr x, std::int64_t a, std::int64_t b) {
 }
 
 void register_shape_ops(OpRegistry& r) {
+  using namespace samples;
+  using Ints = std::vector<std::int64_t>;
+  // Size-1 dims, rank changes and an inferred -1.
   r.add({"reshape", "same elements in a new shape (attribute shape, one entry may be -1)",
          [](const Attributes& a) -> OpPtr { return std::make_shared<ReshapeOp>(a.get_ints("reshape", "shape", {})); },
-         {}});
+         {sample({uniform({2, 6})}, {{"shape", Ints{4, 3}}}), sample({uniform({6})}, {{"shape", Ints{1, 3, 1, 2}}}),
+          sample({uniform({2, 3})}, {{"shape", Ints{3, -1}}})},
+         {shape_error({f64({2, 3})}, {{"shape", Ints{4, -1}}}), shape_error({f64({2, 3})}, {{"shape", Ints{5}}})}});
+  // The attention head split (B,T,H,K) -> (B,H,T,K), a last axis that moves,
+  // a scalar, one axis, an empty axis, and token ids.
   r.add({"permute", "reorders axes: out.shape[i] = x.shape[perm[i]] (attribute perm)",
          [](const Attributes& a) -> OpPtr { return std::make_shared<PermuteOp>(a.get_ints("permute", "perm", {})); },
-         {}});
+         {sample({uniform({2, 3, 2, 2})}, {{"perm", Ints{0, 2, 1, 3}}}),
+          sample({uniform({2, 3, 4})}, {{"perm", Ints{1, 2, 0}}}), sample({uniform({})}, {{"perm", Ints{}}}),
+          sample({uniform({5})}, {{"perm", Ints{0}}}), sample({uniform({0, 3})}, {{"perm", Ints{1, 0}}}),
+          sample({ids({2, 3}, {1, 2, 3, 4, 5, 6})}, {{"perm", Ints{1, 0}}})},
+         {shape_error({f64({2, 3})}, {{"perm", Ints{0, 0}}}), shape_error({f64({2, 3})}, {{"perm", Ints{0}}})}});
 }
 
 }  // namespace attograd

@@ -6,12 +6,14 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <tuple>
 #include <type_traits>
 
 #include <fmt/format.h>
 
 #include "engine/context.hpp"
 #include "engine/error.hpp"
+#include "engine/op_samples.hpp"
 #include "engine/registry.hpp"
 #include "ops/mask.hpp"
 #include "ops/vec_math.hpp"
@@ -204,23 +206,35 @@ Expr log_softmax(Expr x, std::int64_t axis) { return make(Kind::log_softmax, axi
 Expr masked_softmax(Expr x, Expr mask, std::int64_t axis) { return make(Kind::masked_softmax, axis, {x, mask}); }
 
 void register_softmax_ops(OpRegistry& r) {
-  const std::pair<Kind, const char*> kinds[] = {
-      {Kind::softmax, "softmax over attribute axis (default -1)"},
-      {Kind::log_softmax, "log of softmax over attribute axis (default -1), stable"},
-      {Kind::masked_softmax, "softmax of x over attribute axis where mask != 0; fully masked rows give 0"}};
-  for (const auto& [kind, summary] : kinds) {
+  using namespace samples;
+  // softmax and log_softmax: every axis of vectors, matrices, a rank-3 stack
+  // and size-1 dims, and an empty axis.
+  std::vector<OpSample> every_axis = {sample({uniform({2, 3, 5})}), sample({uniform({2, 0})})};
+  for (const Shape& s : {Shape{5}, Shape{2, 3}, Shape{2, 3, 4}, Shape{1, 1}, Shape{3, 1}})
+    for (std::int64_t axis = -1; axis >= -static_cast<std::int64_t>(s.size()); --axis)
+      every_axis.push_back(sample({uniform(s, -3, 3)}, {{"axis", axis}}));
+  // Masks that broadcast, one with a fully masked row (its gradient is 0), and a strided axis.
+  const std::vector<OpSample> masked = {
+      sample({uniform({2, 3, 5}), mask({1, 1, 5}, {1, 0, 1, 1, 0})}),
+      sample({uniform({2, 3, 4}, -3, 3), mask({4}, {1, 0, 1, 1})}),
+      sample({uniform({2, 2, 3}), mask({2, 1, 3}, {1, 1, 0, 0, 0, 0})}),
+      sample({uniform({2, 3, 4}), mask({1, 3, 1}, {0, 1, 1})}, {{"axis", std::int64_t{1}}})};
+  const std::tuple<Kind, const char*, std::vector<OpShapeErrorSample>> kinds[] = {
+      {Kind::softmax, "softmax over attribute axis (default -1)",
+       {shape_error({f64({2, 3, 4})}, {{"axis", std::int64_t{3}}}), shape_error({i32({2, 3})})}},
+      {Kind::log_softmax, "log of softmax over attribute axis (default -1), stable",
+       {shape_error({f64({2, 3, 4})}, {{"axis", std::int64_t{-4}}}), shape_error({i32({2, 3})})}},
+      {Kind::masked_softmax, "softmax of x over attribute axis where mask != 0; fully masked rows give 0",
+       {shape_error({f64({2, 3, 4}), f64({3, 3})}), shape_error({f64({2, 3, 4}), f32({4})})}}};
+  for (const auto& [kind, summary, errors] : kinds) {
     const std::string name = SoftmaxOp(kind, -1).name();
-    OpSample sample{{{.shape = {2, 3, 5}, .value = {}}}, {}};
-    if (kind == Kind::masked_softmax) {
-      const Tensor keep = Tensor::from<double>({1, 1, 5}, {1, 0, 1, 1, 0});
-      sample.inputs.push_back({.shape = {1, 1, 5}, .value = keep, .differentiable = false});
-    }
     r.add({name,
            summary,
            [kind, name](const Attributes& a) -> OpPtr {
              return std::make_shared<SoftmaxOp>(kind, a.get_int(name, "axis", -1));
            },
-           {sample}});
+           kind == Kind::masked_softmax ? masked : every_axis,
+           errors});
   }
 }
 
