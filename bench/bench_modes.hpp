@@ -36,7 +36,8 @@ nlohmann::json run_train(const ModeArgs& args);
 // caller and two concurrent single-threaded callers, and in aggregate.
 nlohmann::json run_sgemm(const ModeArgs& args);
 // matmul, softmax, layer_norm, dropout and the loss through the engine,
-// against direct cblas_sgemm calls and memcpy bandwidth.
+// against direct cblas_sgemm calls and memcpy bandwidth; and every registered
+// op on each of its declared samples.
 nlohmann::json run_ops(const ModeArgs& args);
 // Forward + backward time per node of graphs of thousands of 1-element ops.
 nlohmann::json run_overhead(const ModeArgs& args);

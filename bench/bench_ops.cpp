@@ -4,7 +4,9 @@
 //   matmul       vs the same GEMMs as direct single-threaded cblas_sgemm calls
 //                (and two concurrent callers when --threads > 1);
 //   memory-bound vs memcpy of the op's output size, in GB/s, where an op's
-//                bytes are those its Op::cost reports (read + written).
+//                bytes are those its Op::cost reports (read + written);
+//   samples      every registered op on each of its declared samples (the
+//                cases tests/ops/test_registered_ops.cpp checks), in f32.
 #include <random>
 
 #include <fmt/format.h>
@@ -13,8 +15,11 @@
 #include "bench/bench_blas.hpp"
 #include "bench/bench_modes.hpp"
 #include "engine/leaves.hpp"
+#include "engine/op_samples.hpp"
+#include "engine/parameters.hpp"
 #include "profile/profiler.hpp"
 #include "models/loss.hpp"
+#include "ops/builtin.hpp"
 #include "ops/dropout.hpp"
 #include "ops/layer_norm.hpp"
 #include "ops/matmul.hpp"
@@ -46,6 +51,8 @@ struct OpCase {
   std::unique_ptr<Graph> graph = std::make_unique<Graph>();
   Feeds feeds;
   NodeId node = -1;
+  bool training = true;
+  std::string sample;  // the registered sample it runs, if any
 
   // An input leaf fed `value` (random floats when undefined).
   Expr leaf(const Shape& shape, bool requires_grad = true, Tensor value = {}) {
@@ -62,19 +69,19 @@ std::pair<double, double> time_op(const OpCase& oc, int threads, std::int64_t re
   Executor ex(Backend::tbb, threads);
   Profiler profiler;
   RunOptions run;
-  run.training = true;
+  run.training = oc.training;
   const TensorType& out = oc.graph->node(oc.node).type;
   const Tensor seed = Tensor::full(out.dtype, out.shape, 1.0);
   for (std::int64_t r = 0; r <= reps; ++r) {
     run.step = std::uint64_t(r);
     run.observer = r == 0 ? nullptr : &profiler;
     ex.forward(*oc.graph, oc.feeds, {oc.node}, run);
-    ex.backward(oc.node, seed);
+    if (is_floating(out.dtype)) ex.backward(oc.node, seed);
   }
   std::vector<double> fwd, bwd;
   for (const NodeRecord& n : profiler.profile().nodes)
     if (n.node == oc.node) (n.phase == Phase::forward ? fwd : bwd).push_back(double(n.duration_ns()) * 1e-9);
-  return {stats(fwd).median, stats(bwd).median};
+  return {stats(fwd).median, bwd.empty() ? 0.0 : stats(bwd).median};  // 0: no input wants a gradient
 }
 
 std::vector<OpCase> matmul_cases(const BenchConfig& c) {
@@ -118,6 +125,35 @@ std::vector<OpCase> memory_cases(const BenchConfig& c) {
   OpCase ce("label-smoothed cross-entropy (B,T,V)");
   ce.node = label_smoothed_loss(ce.leaf({b, t, c.vocab}), ce.leaf({b, t}, false, random_ids({b, t}, std::int32_t(c.vocab))), 0, 0.1).id;
   cases.push_back(std::move(ce));
+  return cases;
+}
+
+// A sample input's value in f32 (or its integer dtype): as declared, or
+// uniform in its [low, high).
+Tensor sample_value(const GradcheckInput& in, std::uint64_t key) {
+  if (in.value.defined()) return in.value.to(is_floating(in.dtype) ? DType::f32 : in.dtype);
+  Tensor t = Tensor::empty(DType::f32, in.shape);
+  initialize(t, Init::uniform(in.low, in.high), key);
+  return t;
+}
+
+// Every registered op alone on each of its samples (engine/op_samples.hpp).
+std::vector<OpCase> sample_cases() {
+  ensure_builtin_ops();
+  const OpRegistry& registry = default_registry();
+  std::vector<OpCase> cases;
+  for (const std::string& name : registry.names())
+    for (const OpSample& sample : registry.schema(name).samples) {
+      OpCase oc(name);
+      oc.training = sample.training;
+      oc.sample = samples::describe(sample);
+      std::vector<Expr> inputs;
+      for (const GradcheckInput& in : sample.inputs)
+        inputs.push_back(oc.leaf(in.shape, is_floating(in.dtype) && in.differentiable,
+                                 sample_value(in, std::uint64_t(inputs.size()))));
+      oc.node = oc.graph->add(registry.create(name, sample.attributes), inputs).id;
+      cases.push_back(std::move(oc));
+    }
   return cases;
 }
 
@@ -168,6 +204,11 @@ nlohmann::json memory_row(const OpCase& oc, const ModeArgs& a) {
           {"memcpy_gbps", 2.0 * double(bytes) / copy * 1e-9}};
 }
 
+nlohmann::json sample_row(const OpCase& oc, const ModeArgs& a) {
+  const auto [fwd, bwd] = time_op(oc, a.threads, a.reps);
+  return {{"op", oc.name}, {"sample", oc.sample}, {"forward_s", fwd}, {"backward_s", bwd}};
+}
+
 }  // namespace
 
 nlohmann::json run_ops(const ModeArgs& a) {
@@ -175,8 +216,10 @@ nlohmann::json run_ops(const ModeArgs& a) {
   nlohmann::json matmuls = nlohmann::json::array(), others = nlohmann::json::array();
   for (const OpCase& oc : matmul_cases(c)) matmuls.push_back(matmul_row(oc, a));
   for (const OpCase& oc : memory_cases(c)) others.push_back(memory_row(oc, a));
+  nlohmann::json sampled = nlohmann::json::array();
+  for (const OpCase& oc : sample_cases()) sampled.push_back(sample_row(oc, a));
   return {{"mode", "ops"}, {"config", c.name}, {"threads", a.threads}, {"reps", a.reps},
-          {"matmul", matmuls}, {"memory_bound", others}};
+          {"matmul", matmuls}, {"memory_bound", others}, {"samples", sampled}};
 }
 
 }  // namespace attograd::bench

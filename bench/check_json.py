@@ -69,6 +69,11 @@ def check_attograd(exe):
     need(ops["matmul"][0], ["op", "forward_s", "backward_s", "forward_gflops", "sgemm_1_caller",
                             "sgemm_2_callers"], "ops matmul")
     need(ops["memory_bound"][0], ["op", "forward_gbps", "backward_gbps", "memcpy_gbps"], "ops memory")
+    need(ops, ["samples"], "ops")
+    for row in ops["samples"]:
+        need(row, ["op", "sample", "forward_s", "backward_s"], "ops samples")
+    if len({row["op"] for row in ops["samples"]}) < 33:
+        raise SystemExit("ops: the samples do not cover every built-in op")
     peak = run_json([exe, "--peak", "--min-time", "0"])
     need(peak, ["mode", "supported"], "peak")
     if peak["supported"] and not (peak["gflops_1_core"] > 0 and peak["gflops_2_cores"] > 0):
