@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <random>
@@ -113,6 +114,7 @@ double measure(Product& p, int variant) {
 }
 
 double median(std::vector<double> v) {
+  if (v.empty()) return std::nan("");
   std::sort(v.begin(), v.end());
   return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
 }
@@ -130,6 +132,7 @@ bool packed_variant_applies(int variant, Form form) { return !((variant == 3 || 
 int main(int argc, char** argv) {
   int rounds = 5;
   std::vector<std::int64_t> token_counts{300, 2048};
+  std::vector<bool> measured(kVariants, true);
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--rounds") rounds = std::max(1, std::atoi(argv[i + 1]));
@@ -140,8 +143,11 @@ int main(int argc, char** argv) {
         token_counts.push_back(std::stoll(list.substr(0, comma)));
         list = comma == std::string::npos ? "" : list.substr(comma + 1);
       }
+    } else if (flag == "--only") {  // one variant's index (0-5), for profiling
+      measured.assign(kVariants, false);
+      measured[std::size_t(std::clamp(std::atoi(argv[i + 1]), 0, kVariants - 1))] = true;
     } else {
-      std::fprintf(stderr, "usage: gemm_rates [--rounds N] [--m 300,2048]\n");
+      std::fprintf(stderr, "usage: gemm_rates [--rounds N] [--m 300,2048] [--only variant]\n");
       return 2;
     }
   }
@@ -161,7 +167,7 @@ int main(int argc, char** argv) {
     for (Row& row : rows) {
       Product p = Product::of_layer(row.tokens, row.in, row.out, row.form);
       for (int v = 0; v < kVariants; ++v)
-        if (packed_variant_applies(v, row.form)) row.rates[v].push_back(measure(p, v));
+        if (measured[std::size_t(v)] && packed_variant_applies(v, row.form)) row.rates[v].push_back(measure(p, v));
     }
 
   std::printf("| M | in | out | form |");
@@ -188,7 +194,8 @@ int main(int argc, char** argv) {
       for (const Row& row : rows) {
         if (row.tokens != tokens) continue;
         const int layer = row.out == row.in ? 0 : row.out > row.in ? 1 : 2;
-        const int used = row.rates[v].empty() ? v - 1 : v;
+        const bool falls_back = row.rates[v].empty() && (v == 3 || v == 5);
+        const int used = falls_back ? v - 1 : v;
         seconds += layer_weight[layer] / 3 / median(row.rates[used]);
       }
       std::printf("  %s %.1f", kVariantNames[v], 1 / seconds);

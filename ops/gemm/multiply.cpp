@@ -15,12 +15,16 @@ namespace {
 // Output blocks a task owns. op(B) is packed once for all tasks, so a
 // task reads it for free; op(A) is packed by every task for every
 // contraction block and is worth reusing across as many columns as
-// possible. So a task owns whole rows of C: rows blocks of 24 to 96 rows
-// (the packed A block, rows x depth_block floats, stays in L2), about 8 of
-// them so two or four threads can balance the load. Only when there are
-// fewer than 4 row blocks are the columns cut too. Sizes only, never the
-// thread count.
-constexpr std::int64_t kMinBlockRows = 24, kMaxBlockRows = 96, kBlocksWanted = 8, kMinBlockCols = 128;
+// possible. So a task owns whole rows of C, kBlockRows of them; only when
+// there are fewer than 4 row blocks are the columns cut too, into about 8
+// blocks in all so that two or four threads can balance the load. Sizes
+// only, never the thread count.
+//
+// kBlockRows by measurement (tools in the commit message): blocks of 24
+// rows ran the step's shapes at 75 GFLOP/s, 36 at 73, 48 at 71-73, 96 at
+// 69-70 (one Zen 3 core, thread CPU time, medians of 5 interleaved rounds);
+// prefetching the next C tile made no difference and is not done.
+constexpr std::int64_t kBlockRows = 24, kBlocksWanted = 8, kMinBlockCols = 128;
 constexpr double kTaskFlops = 2e6;  // parallel_for groups smaller tasks
 
 std::int64_t round_up(std::int64_t x, std::int64_t to) { return (x + to - 1) / to * to; }
@@ -32,8 +36,7 @@ std::int64_t equal_parts(std::int64_t size, std::int64_t at_most, std::int64_t m
 struct Blocks {
   std::int64_t rows, cols, row_count, col_count;
   Blocks(std::int64_t m, std::int64_t n) {
-    const std::int64_t wanted_rows = round_up((m + kBlocksWanted - 1) / kBlocksWanted, kTileRows);
-    rows = equal_parts(m, std::clamp(wanted_rows, kMinBlockRows, kMaxBlockRows), kTileRows);
+    rows = equal_parts(m, kBlockRows, kTileRows);
     row_count = (m + rows - 1) / rows;
     const std::int64_t col_parts = row_count >= kBlocksWanted / 2 ? 1 : kBlocksWanted / row_count;
     cols = equal_parts(n, std::max(kMinBlockCols, round_up((n + col_parts - 1) / col_parts, kTileCols)), kTileCols);
