@@ -24,7 +24,14 @@ namespace {
 // rows ran the step's shapes at 75 GFLOP/s, 36 at 73, 48 at 71-73, 96 at
 // 69-70 (one Zen 3 core, thread CPU time, medians of 5 interleaved rounds);
 // prefetching the next C tile made no difference and is not done.
-constexpr std::int64_t kBlockRows = 24, kBlocksWanted = 8, kMinBlockCols = 128;
+//
+// Every task reads all of packed op(B): 2 / rows bytes of B per flop. For a
+// B of 16 MB (the (2048 x 2048) X of a D->F weight gradient over 2048
+// tokens) that stream from L3 is what limits 24-row blocks (42-43 GFLOP/s
+// against 52-60 with 96 rows, two runs), so a B over kLargeB words gets
+// kLargeBRows rows.
+constexpr std::int64_t kBlockRows = 24, kLargeBRows = 96, kLargeB = std::int64_t(1) << 21;
+constexpr std::int64_t kBlocksWanted = 8, kMinBlockCols = 128;
 constexpr double kTaskFlops = 2e6;  // parallel_for groups smaller tasks
 
 std::int64_t round_up(std::int64_t x, std::int64_t to) { return (x + to - 1) / to * to; }
@@ -35,8 +42,8 @@ std::int64_t equal_parts(std::int64_t size, std::int64_t at_most, std::int64_t m
 
 struct Blocks {
   std::int64_t rows, cols, row_count, col_count;
-  Blocks(std::int64_t m, std::int64_t n) {
-    rows = equal_parts(m, kBlockRows, kTileRows);
+  Blocks(std::int64_t m, std::int64_t n, std::int64_t k) {
+    rows = equal_parts(m, k * n > kLargeB ? kLargeBRows : kBlockRows, kTileRows);
     row_count = (m + rows - 1) / rows;
     const std::int64_t col_parts = row_count >= kBlocksWanted / 2 ? 1 : kBlocksWanted / row_count;
     cols = equal_parts(n, std::max(kMinBlockCols, round_up((n + col_parts - 1) / col_parts, kTileCols)), kTileCols);
@@ -143,7 +150,7 @@ void fill_start(std::int64_t m, std::int64_t n, float* c, std::int64_t ldc, Star
 // Every output block of one product, sequentially (a batched task).
 void run_product(const Kernels& kernels, std::int64_t m, Operand a, const PackedView& b, float* c, std::int64_t ldc,
                  Start start) {
-  const Blocks blocks(m, b.n);
+  const Blocks blocks(m, b.n, b.k);
   for (std::int64_t r0 = 0; r0 < m; r0 += blocks.rows)
     for (std::int64_t j0 = 0; j0 < b.n; j0 += blocks.cols)
       run_block(kernels, a, b, r0, std::min(blocks.rows, m - r0), j0, std::min(blocks.cols, b.n - j0), c, ldc, start);
@@ -154,7 +161,7 @@ void multiply_packed(const Parallel& parallel, std::int64_t m, Operand a, const 
   if (m == 0 || b.n == 0) return;
   if (b.k == 0) return fill_start(m, b.n, c, ldc, start);
   const Kernels& chosen = kernels(isa);
-  const Blocks blocks(m, b.n);
+  const Blocks blocks(m, b.n, b.k);
   const double task_flops = 2.0 * double(blocks.rows) * double(blocks.cols) * double(b.k);
   const auto grain = std::max<std::int64_t>(1, std::int64_t(kTaskFlops / task_flops));
   parallel.parallel_for(blocks.row_count * blocks.col_count, grain, [&](std::int64_t lo, std::int64_t hi) {

@@ -76,7 +76,8 @@ TEST_CASE("own gemm: every element is one FMA chain in contraction order, in eve
 }
 
 TEST_CASE("own gemm: shapes with a side of 2048 follow the chain too") {
-  const std::int64_t shapes[][3] = {{2048, 7, 33}, {7, 2048, 33}, {33, 7, 2048}, {300, 33, 2048}, {2048, 40, 7}};
+  // The last has a B over 2^21 words: the large-B row blocks.
+  const std::int64_t shapes[][3] = {{2048, 7, 33}, {7, 2048, 33}, {33, 7, 2048}, {300, 33, 2048}, {2048, 40, 7}, {30, 2048, 1030}};
   int index = 0;
   for (const auto& s : shapes)
     for (int form = 0; form < 4; ++form, ++index) {
