@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "app/tasks/registry.hpp"
 #include "train/checkpoint.hpp"
 #include "engine/error.hpp"
 
@@ -12,12 +13,17 @@ RunConfig read_config(const std::string& path) {
   return from_metadata(load_safetensors(path).metadata, path);
 }
 
+bool holds_language_model(const RunConfig& config) {
+  const Task* task = lookup_task(config.task);
+  return task && task->model() == ModelKind::language_model;
+}
+
 }  // namespace
 
 LoadedSeq2Seq load_seq2seq(const std::string& path, const std::string& expected_task, int threads) {
   LoadedSeq2Seq m;
   m.config = read_config(path);
-  if (m.config.task == "lm")
+  if (holds_language_model(m.config))
     throw Error(fmt::format("[load] '{}' holds a language model: use the lm task (`attograd eval lm`, `attention lm`) "
                             "or `attograd sample`",
                             path));
@@ -36,7 +42,7 @@ LoadedSeq2Seq load_seq2seq(const std::string& path, const std::string& expected_
 LoadedLm load_lm(const std::string& path, int threads) {
   LoadedLm m;
   m.config = read_config(path);
-  if (m.config.task != "lm")
+  if (!holds_language_model(m.config))
     throw Error(fmt::format("[load] '{}' is a checkpoint of task '{}', not a language model", path, m.config.task));
   m.vocab = std::make_unique<CharVocab>(CharVocab::from_alphabet(m.config.alphabet));
   m.model = std::make_unique<LanguageModel>(*m.vocab, m.config.model, m.config.seed, threads, m.config.label_smoothing);

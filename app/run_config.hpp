@@ -1,12 +1,14 @@
 // A run's full configuration: the command line's options with the task's
-// defaults filled in. Stored in checkpoints (as safetensors metadata) so that
-// `eval`, `decode` and `attention` rebuild exactly the model that was saved.
+// defaults filled in. Stored in checkpoints (as safetensors metadata, one
+// entry per setting of app/settings.hpp's table) so that `eval`, `decode`
+// and `attention` rebuild exactly the model that was saved, and `--resume`
+// continues exactly the run that was saved.
 #pragma once
 
 #include <map>
 #include <string>
 
-#include "app/trainer.hpp"
+#include "app/settings.hpp"
 #include "models/transformer.hpp"
 
 namespace attograd {

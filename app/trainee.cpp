@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "app/lm.hpp"
+#include "app/tasks/registry.hpp"
 #include "engine/error.hpp"
 
 namespace attograd {
@@ -31,9 +32,9 @@ class Seq2SeqTrainee final : public Trainee {
   std::optional<double> exact_match() override {
     return model_.exact_match(sample_examples(*task_, kExactSeed, 0, kExactExamples));
   }
-  std::pair<std::string, std::string> demonstrate() override {
+  Demonstration demonstrate() override {
     const std::string input = task_->defaults().decode_example;
-    return {input, task_->decode_target(model_.decode(task_->encode_source(input)))};
+    return {"input:  ", input, "output: ", task_->decode_target(model_.decode(task_->encode_source(input)))};
   }
 
  private:
@@ -65,12 +66,12 @@ class LmTrainee final : public Trainee {
     const auto [loss, accuracy] = model_.evaluate(eval_);
     return {loss, accuracy, static_cast<std::int64_t>(eval_.size()) * config_.batch * config_.context};
   }
-  std::pair<std::string, std::string> demonstrate() override {
+  Demonstration demonstrate() override {
     // The default corpus's opening words, or the held-out text's for a corpus without those letters.
     std::string prompt = "The GNU General Public License ";
     if (prompt.find_first_not_of(vocab_.alphabet()) != std::string::npos)
       prompt = vocab_.decode({held_out_.begin(), held_out_.begin() + std::min<std::ptrdiff_t>(30, std::ssize(held_out_))});
-    return {prompt, model_.sample(prompt, 120, 0.8, 10, config_.seed)};
+    return {"prompt: ", prompt, "sample: ", model_.sample(prompt, 120, 0.8, 10, config_.seed)};
   }
 
  private:
@@ -84,8 +85,15 @@ class LmTrainee final : public Trainee {
 }  // namespace
 
 std::unique_ptr<Trainee> make_trainee(const RunConfig& config, int threads) {
-  if (config.task == "lm") return std::make_unique<LmTrainee>(config, threads);
+  return find_task(config.task).make_trainee(config, threads);
+}
+
+std::unique_ptr<Trainee> make_seq2seq_trainee(const RunConfig& config, int threads) {
   return std::make_unique<Seq2SeqTrainee>(config, threads);
+}
+
+std::unique_ptr<Trainee> make_lm_trainee(const RunConfig& config, int threads) {
+  return std::make_unique<LmTrainee>(config, threads);
 }
 
 }  // namespace attograd

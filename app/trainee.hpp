@@ -12,6 +12,12 @@
 
 namespace attograd {
 
+// What the model does now, shown after training: a decoded example, or a sampled text.
+struct Demonstration {
+  std::string input_label, input;    // "input:  " / "prompt: "
+  std::string output_label, output;  // "output: " / "sample: "
+};
+
 class Trainee {
  public:
   virtual ~Trainee() = default;
@@ -22,10 +28,14 @@ class Trainee {
   // Fraction of held-out examples whose greedy decoding is exactly right
   // (sequence tasks; nullopt for the language model).
   virtual std::optional<double> exact_match() { return std::nullopt; }
-  // A line showing what the model does now (a decoded example, sampled text).
-  virtual std::pair<std::string, std::string> demonstrate() = 0;
+  virtual Demonstration demonstrate() = 0;
 };
 
+// The trainee of config.task (app/tasks/registry.hpp).
 std::unique_ptr<Trainee> make_trainee(const RunConfig& config, int threads);
+
+// The two kinds of trainee the tasks use.
+std::unique_ptr<Trainee> make_seq2seq_trainee(const RunConfig& config, int threads);
+std::unique_ptr<Trainee> make_lm_trainee(const RunConfig& config, int threads);
 
 }  // namespace attograd

@@ -29,18 +29,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-LrSchedule schedule_for(const RunConfig& c) {
-  if (c.lr_schedule == "noam")
-    return make_schedule("noam", {{"factor", c.lr}, {"d_model", static_cast<double>(c.model.d_model)},
-                                  {"warmup", static_cast<double>(std::max<std::int64_t>(c.warmup, 1))}});
-  if (c.lr_schedule == "cosine")
-    return make_schedule("cosine", {{"lr", c.lr}, {"warmup", static_cast<double>(c.warmup)},
-                                    {"total", static_cast<double>(c.schedule_steps)}});
-  if (c.lr_schedule == "inverse-sqrt")
-    return make_schedule("inverse-sqrt", {{"lr", c.lr}, {"warmup", static_cast<double>(std::max<std::int64_t>(c.warmup, 1))}});
-  return make_schedule(c.lr_schedule, {{"lr", c.lr}});
-}
-
 void save(const std::string& path, Trainee& t, const RunConfig& c, const Optimizer& opt, const LrSchedule& s,
           std::int64_t step) {
   TrainingState st;
@@ -56,13 +44,25 @@ void save(const std::string& path, Trainee& t, const RunConfig& c, const Optimiz
 
 }  // namespace
 
+LrSchedule lr_schedule_for(const RunConfig& c) {
+  if (c.lr_schedule == "noam")
+    return make_schedule("noam", {{"factor", c.lr}, {"d_model", static_cast<double>(c.model.d_model)},
+                                  {"warmup", static_cast<double>(std::max<std::int64_t>(c.warmup, 1))}});
+  if (c.lr_schedule == "cosine")
+    return make_schedule("cosine", {{"lr", c.lr}, {"warmup", static_cast<double>(c.warmup)},
+                                    {"total", static_cast<double>(c.schedule_steps)}});
+  if (c.lr_schedule == "inverse-sqrt")
+    return make_schedule("inverse-sqrt", {{"lr", c.lr}, {"warmup", static_cast<double>(std::max<std::int64_t>(c.warmup, 1))}});
+  return make_schedule(c.lr_schedule, {{"lr", c.lr}});
+}
+
 std::unique_ptr<Optimizer> optimizer_for(const RunConfig& c) {
   if (c.optimizer == "sgd") return make_optimizer("sgd", {{"momentum", c.beta1}, {"weight_decay", c.weight_decay}});
   return make_optimizer(c.optimizer, {{"beta1", c.beta1}, {"beta2", c.beta2}, {"eps", c.eps}, {"weight_decay", c.weight_decay}});
 }
 
-StepResult train_step(Trainee& trainee, Optimizer& optimizer, const RunConfig& config, std::int64_t step,
-                      bool check_numerics, Profiler* profiler) {
+StepResult train_step(Trainee& trainee, Optimizer& optimizer, const LrSchedule& schedule, const RunConfig& config,
+                      std::int64_t step, bool check_numerics, Profiler* profiler) {
   const auto start = Clock::now();
   ParameterStore& params = trainee.parameters();
   params.zero_grad();
@@ -84,7 +84,7 @@ StepResult train_step(Trainee& trainee, Optimizer& optimizer, const RunConfig& c
     if (profiler) span.emplace(profiler->span("optimizer.step"));
     if (config.accumulate > 1) scale_grads(params, 1.0 / static_cast<double>(config.accumulate));
     if (config.clip > 0) clip_grad_norm(params, config.clip);
-    r.lr = learning_rate(schedule_for(config), step);
+    r.lr = learning_rate(schedule, step);
     optimizer.step(params, r.lr);
   }
   r.tokens_per_s = static_cast<double>(r.tokens) / std::max(1e-9, seconds_since(start));
@@ -125,14 +125,14 @@ void draw_curves(const TrainOptions& options, const MetricsWriter& metrics) {
   fmt::print("curves: {}\n", options.plot);
 }
 
-void print_summary(const TrainSummary& s, const RunConfig& config, const TrainOptions& options) {
-  const bool lm = config.task == "lm";
+void print_summary(const TrainSummary& s, const TrainOptions& options) {
   fmt::print("trained {} steps in {:.1f} s ({:.3f} s/step)\n", s.steps, s.seconds,
              s.seconds / static_cast<double>(std::max<std::int64_t>(s.steps, 1)));
   fmt::print("final training loss {:.4f}; evaluation loss {:.4f} per token, accuracy {:.2f}%\n", s.final_train_loss,
              s.eval.loss, 100 * s.eval.accuracy);
   if (s.exact_match) fmt::print("exact match (greedy decoding of held-out examples) {:.1f}%\n", 100 * *s.exact_match);
-  fmt::print("{} {}\n{} {}\n", lm ? "prompt: " : "input:  ", s.decoded_input, lm ? "sample: " : "output: ", s.decoded_output);
+  const Demonstration& d = s.demonstration;
+  fmt::print("{} {}\n{} {}\n", d.input_label, d.input, d.output_label, d.output);
   if (!options.save.empty()) fmt::print("checkpoint: {}\n", options.save);
 }
 
@@ -144,7 +144,7 @@ TrainSummary train(const TrainOptions& options) {
   RunConfig config = run_config(options);
   auto trainee = make_trainee(config, options.threads);
   auto optimizer = optimizer_for(config);
-  const LrSchedule schedule = schedule_for(config);
+  const LrSchedule schedule = lr_schedule_for(config);
   std::int64_t start_step = 0;
   if (!options.resume.empty()) {
     TrainingState resumed;
@@ -169,7 +169,7 @@ TrainSummary train(const TrainOptions& options) {
   ProgressBar bar("train " + config.task, config.steps, options.quiet);
   const auto run_start = Clock::now();
   for (std::int64_t step = start_step + 1; step <= config.steps; ++step) {
-    const StepResult r = train_step(*trainee, *optimizer, config, step, options.check_numerics);
+    const StepResult r = train_step(*trainee, *optimizer, schedule, config, step, options.check_numerics);
     summary.final_train_loss = r.loss;
     metrics.write(nlohmann::json{{"step", step}, {"loss", r.loss}, {"lr", r.lr}, {"tokens_per_s", r.tokens_per_s}}.dump());
     bar.update(step, fmt::format("loss {:.4f}  lr {:.2e}  {:.0f} tok/s", r.loss, r.lr, r.tokens_per_s));
@@ -183,8 +183,8 @@ TrainSummary train(const TrainOptions& options) {
   bar.finish();
   summary.seconds = seconds_since(run_start);
   summary.steps = config.steps - start_step;
-  std::tie(summary.decoded_input, summary.decoded_output) = trainee->demonstrate();
-  print_summary(summary, config, options);
+  summary.demonstration = trainee->demonstrate();
+  print_summary(summary, options);
   if (!options.plot.empty()) draw_curves(options, metrics);
   return summary;
 }

@@ -35,12 +35,13 @@ int main(int argc, char** argv) {
   config.steps = 2 * steps + 2;
   auto trainee = make_trainee(config, 0);
   auto optimizer = make_optimizer("adam");
+  const LrSchedule schedule = lr_schedule_for(config);
   Profiler profiler;
   std::vector<double> off, on;
   for (int step = 1; step <= config.steps; ++step) {
     const bool profile = step % 2 == 0;
     const auto t0 = std::chrono::steady_clock::now();
-    train_step(*trainee, *optimizer, config, step, false, profile ? &profiler : nullptr);
+    train_step(*trainee, *optimizer, schedule, config, step, false, profile ? &profiler : nullptr);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (step > 2) (profile ? on : off).push_back(s);
   }

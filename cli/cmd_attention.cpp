@@ -13,6 +13,7 @@
 #include "app/attention_export.hpp"
 #include "cli/commands.hpp"
 #include "app/loaded_model.hpp"
+#include "app/tasks/registry.hpp"
 #include "viz/attention_json.hpp"
 #include "viz/output.hpp"
 
@@ -65,7 +66,8 @@ std::vector<AttentionMap> seq2seq_attention(const AttentionArgs& a) {
 
 void run_attention(const AttentionArgs& a) {
   check_drawing_path(a.out);
-  const std::vector<AttentionMap> maps = a.task == "lm" ? lm_attention(a) : seq2seq_attention(a);
+  const bool language_model = find_task(a.task).model() == ModelKind::language_model;
+  const std::vector<AttentionMap> maps = language_model ? lm_attention(a) : seq2seq_attention(a);
   for (const std::filesystem::path& p : save_attention_plots(maps, a.out, a.plot, a.png_scale))
     fmt::print("picture: {}\n", p.string());
   const std::filesystem::path json = a.json.empty() ? std::filesystem::path(a.out).replace_extension(".json")
@@ -79,7 +81,7 @@ void run_attention(const AttentionArgs& a) {
 void add_attention_command(CLI::App& app) {
   auto a = std::make_shared<AttentionArgs>();
   CLI::App* cmd = app.add_subcommand("attention", "draw the attention weights of a decoded example (every layer and head)");
-  cmd->add_option("task", a->task, "task: copy, numbers or lm")->required()->check(CLI::IsMember({"copy", "numbers", "lm"}));
+  cmd->add_option("task", a->task, "task: copy, numbers or lm")->required()->check(CLI::IsMember(task_names()));
   cmd->add_option("--load", a->load, "checkpoint written by `attograd train --save`")->required()->check(CLI::ExistingFile);
   cmd->add_option("--input", a->input,
                   "the source, as the task writes it: \"1 2 3 4\" (copy), \"1234\" (numbers); lm: text (its last 128 "

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "app/loaded_model.hpp"
+#include "app/tasks/registry.hpp"
 #include "cli/commands.hpp"
 
 namespace attograd {
@@ -20,7 +21,7 @@ void add_decode_command(CLI::App& app) {
   auto input = std::make_shared<std::string>();
   auto options = std::make_shared<DecodeOptions>();
   CLI::App* cmd = app.add_subcommand("decode", "decode one input with a trained checkpoint (greedy or beam search)");
-  cmd->add_option("task", a->task, "task: copy or numbers")->required()->check(CLI::IsMember({"copy", "numbers"}));
+  cmd->add_option("task", a->task, "task: copy or numbers")->required()->check(CLI::IsMember(task_names(ModelKind::seq2seq)));
   cmd->add_option("--load", a->load, "checkpoint written by `attograd train --save`")->required()->check(CLI::ExistingFile);
   cmd->add_option("--input", *input, "the source, as the task writes it: \"1 2 3 4\" (copy), \"1234\" (numbers)")->required();
   cmd->add_option("--beam", options->beam, "beam size (1 = greedy)")->check(CLI::Range(1, 64));

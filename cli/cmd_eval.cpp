@@ -6,6 +6,7 @@
 
 #include "cli/commands.hpp"
 #include "app/loaded_model.hpp"
+#include "app/tasks/registry.hpp"
 #include "engine/error.hpp"
 
 namespace attograd {
@@ -93,7 +94,7 @@ void run_eval_lm(const EvalArgs& a) {
 }
 
 void run_eval(const EvalArgs& a) {
-  if (a.task == "lm") return run_eval_lm(a);
+  if (find_task(a.task).model() == ModelKind::language_model) return run_eval_lm(a);
   LoadedSeq2Seq m = load_seq2seq(a.load, a.task, a.threads);
   std::vector<Example> examples;
   if (!a.data.empty()) {
@@ -115,7 +116,7 @@ void run_eval(const EvalArgs& a) {
 void add_eval_command(CLI::App& app) {
   auto a = std::make_shared<EvalArgs>();
   CLI::App* cmd = app.add_subcommand("eval", "per-token loss and accuracy of a checkpoint on generated or given data");
-  cmd->add_option("task", a->task, "task: copy, numbers or lm")->required()->check(CLI::IsMember({"copy", "numbers", "lm"}));
+  cmd->add_option("task", a->task, "task: copy, numbers or lm")->required()->check(CLI::IsMember(task_names()));
   cmd->add_option("--load", a->load, "checkpoint written by `attograd train --save`")->required()->check(CLI::ExistingFile);
   cmd->add_option("--data", a->data,
                   "copy, numbers: examples, one per line: source<TAB>target (default: generated); lm: a text file "

@@ -8,6 +8,7 @@
 
 #include "cli/commands.hpp"
 #include "app/run_config.hpp"
+#include "app/tasks/registry.hpp"
 #include "app/trainee.hpp"
 #include "app/trainer.hpp"
 #include "profile/chrome_trace.hpp"
@@ -34,11 +35,12 @@ void run_profile(const ProfileArgs& a) {
   if (config.lr_schedule == "cosine") config.schedule_steps = config.steps;
   auto trainee = make_trainee(config, a.train.threads);
   auto optimizer = optimizer_for(config);
+  const LrSchedule schedule = lr_schedule_for(config);
   Profiler profiler;
   fmt::print(stderr, "profiling {}: {} warm-up and {} measured training steps, {} threads\n", config.task, a.warmup,
              a.measured, a.train.threads == 0 ? std::string("all") : std::to_string(a.train.threads));
   for (std::int64_t step = 1; step <= config.steps; ++step)
-    train_step(*trainee, *optimizer, config, step, a.train.check_numerics, step > a.warmup ? &profiler : nullptr);
+    train_step(*trainee, *optimizer, schedule, config, step, a.train.check_numerics, step > a.warmup ? &profiler : nullptr);
 
   const Profile p = profiler.profile();
   fmt::print("== time per op (forward and backward separately) ==\n{}\n", format_op_table(op_table(p)));
@@ -60,8 +62,9 @@ void run_profile(const ProfileArgs& a) {
 void add_profile_command(CLI::App& app) {
   auto a = std::make_shared<ProfileArgs>();
   CLI::App* cmd = app.add_subcommand("profile", "profile training steps: per-op and per-scope time, memory, parallelism");
-  cmd->add_option("task", a->train.task, "task: copy, numbers or lm")->required()->check(CLI::IsMember({"copy", "numbers", "lm"}));
-  add_model_options(*cmd, a->train);
+  cmd->add_option("task", a->train.task, "task: copy, numbers or lm")->required()->check(CLI::IsMember(task_names()));
+  for (const Setting& s : train_settings())
+    if (s.profile) add_setting_flag(*cmd, s, a->train);
   cmd->add_option("--steps", a->measured, "measured training steps")->check(CLI::Range(1, 10000));
   cmd->add_option("--warmup-steps", a->warmup, "unmeasured steps first")->check(CLI::Range(0, 10000));
   cmd->add_option("--trace", a->trace, "write a Chrome trace (JSON) of the measured steps");
@@ -69,7 +72,7 @@ void add_profile_command(CLI::App& app) {
   cmd->add_option("--dot", a->dot, "write the training graph as Graphviz DOT, coloured by measured time");
   cmd->add_flag("--dot-backward", a->dot_backward, "also draw the backward edges in the DOT file");
   cmd->add_option("--scope-depth", a->scope_depth, "deepest scope level in the roll-up (0 = all)")->check(CLI::Range(0, 64));
-  cmd->add_flag("--check-numerics", a->train.check_numerics, "stop at the first node producing NaN/Inf and name it");
+  add_setting_flag(*cmd, *find_setting("--check-numerics"), a->train);
   cmd->callback([a] { run_profile(*a); });
 }
 

@@ -4,13 +4,17 @@
 
 namespace CLI {
 class App;
+class Option;
 }
 
 namespace attograd {
 
+struct Setting;
 struct TrainOptions;
-// The model and run options `train` and `profile` share (--layers, --d-model, ...).
-void add_model_options(CLI::App& cmd, TrainOptions& options);
+// The flag of a row of the settings table (app/settings.hpp), writing into
+// `options`: `train` adds every row's, `profile` the model options. nullptr
+// for a row without a flag.
+CLI::Option* add_setting_flag(CLI::App& cmd, const Setting& setting, TrainOptions& options);
 
 void add_train_command(CLI::App& app);      // attograd train TASK ...
 void add_eval_command(CLI::App& app);       // attograd eval TASK --load PATH [--data FILE]

@@ -59,6 +59,7 @@ class CopyTask final : public Seq2SeqTask {
   TaskDefaults defaults() const override {
     TaskDefaults d;  // 2 layers, D 512, F 2048, H 8, dropout 0.1, batch 30, 20 x 10 steps
     d.decode_example = "1 2 3 4 5 6 7 8 9 10";
+    d.evaluate_every_epoch = true;  // as the Annotated Transformer
     return d;
   }
 };

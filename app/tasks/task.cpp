@@ -28,12 +28,10 @@ const std::string& Vocab::word(std::int32_t id) const {
   return words_[static_cast<std::size_t>(id)];
 }
 
-std::vector<std::string> task_names() { return {"copy", "numbers"}; }
-
 std::unique_ptr<Seq2SeqTask> make_task(const std::string& name) {
   if (name == "copy") return make_copy_task();
   if (name == "numbers") return make_numbers_task();
-  throw Error(fmt::format("[task] unknown task '{}'; known tasks: {}", name, fmt::join(task_names(), ", ")));
+  throw Error(fmt::format("[task] unknown task '{}'; known tasks: copy, numbers", name));
 }
 
 Batch make_batch(const std::vector<Example>& examples) {

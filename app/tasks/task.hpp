@@ -50,6 +50,7 @@ struct TaskDefaults {
   bool pre_norm = true;
   std::int64_t batch = 30, steps = 200, eval_batches = 5, warmup = 400;
   double lr_factor = 1.0;
+  bool evaluate_every_epoch = false;  // with no --eval-every: every --steps-per-epoch steps, not 10 times a run
   std::string decode_example;  // shown after training
 };
 
@@ -78,9 +79,9 @@ class Seq2SeqTask {
   virtual TaskDefaults defaults() const = 0;
 };
 
-// "copy", "numbers" — throws Error listing the known tasks otherwise.
+// "copy", "numbers" — throws Error listing the known tasks otherwise. (The
+// tasks the command line trains, lm among them: app/tasks/registry.hpp.)
 std::unique_ptr<Seq2SeqTask> make_task(const std::string& name);
-std::vector<std::string> task_names();
 
 // Pads examples into a batch (pad id 0).
 Batch make_batch(const std::vector<Example>& examples);

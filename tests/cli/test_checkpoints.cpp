@@ -6,7 +6,6 @@
 
 #include <algorithm>
 
-#include "app/resume.hpp"
 #include "cli_check.hpp"
 #include "io/safetensors.hpp"
 
@@ -102,22 +101,6 @@ TEST_CASE("resuming refuses a training flag that conflicts with the checkpoint, 
     CHECK(contains(r.output, c.message));
     CHECK_FALSE(contains(r.output, "final training loss"));  // refused before any step
   }
-}
-
-TEST_CASE("every train flag is either fixed by the checkpoint or free on resume") {
-  const CliResult help = run_attograd({"train", "--help"});
-  REQUIRE(help.exit_code == 0);
-  int flags = 0;
-  for (std::size_t at = help.output.find(" --"); at != std::string::npos; at = help.output.find(" --", at + 1)) {
-    const std::size_t end = help.output.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-", at + 3);
-    const std::string flag = help.output.substr(at + 1, end - at - 1);
-    CAPTURE(flag);
-    CHECK(resume_flag(flag) != ResumeFlag::unknown);
-    ++flags;
-  }
-  CHECK(flags > 30);
-  CHECK(resume_flag("--seed") == ResumeFlag::fixed);
-  CHECK(resume_flag("--steps") == ResumeFlag::free);
 }
 
 TEST_CASE("a lm run remembers its corpus: resuming without --data trains on the same text") {
