@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <optional>
 #include <sstream>
@@ -10,10 +11,13 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "app/distributed.hpp"
 #include "app/progress.hpp"
 #include "app/resume.hpp"
 #include "app/run_config.hpp"
 #include "app/trainee.hpp"
+#include "dist/data_parallel.hpp"
+#include "dist/guard.hpp"
 #include "train/checkpoint.hpp"
 #include "engine/error.hpp"
 #include "train/optimizer.hpp"
@@ -44,6 +48,11 @@ void save(const std::string& path, Trainee& t, const RunConfig& c, const Optimiz
 
 }  // namespace
 
+std::unique_ptr<Optimizer> optimizer_for(const RunConfig& c) {
+  if (c.optimizer == "sgd") return make_optimizer("sgd", {{"momentum", c.beta1}, {"weight_decay", c.weight_decay}});
+  return make_optimizer(c.optimizer, {{"beta1", c.beta1}, {"beta2", c.beta2}, {"eps", c.eps}, {"weight_decay", c.weight_decay}});
+}
+
 LrSchedule lr_schedule_for(const RunConfig& c) {
   if (c.lr_schedule == "noam")
     return make_schedule("noam", {{"factor", c.lr}, {"d_model", static_cast<double>(c.model.d_model)},
@@ -56,18 +65,15 @@ LrSchedule lr_schedule_for(const RunConfig& c) {
   return make_schedule(c.lr_schedule, {{"lr", c.lr}});
 }
 
-std::unique_ptr<Optimizer> optimizer_for(const RunConfig& c) {
-  if (c.optimizer == "sgd") return make_optimizer("sgd", {{"momentum", c.beta1}, {"weight_decay", c.weight_decay}});
-  return make_optimizer(c.optimizer, {{"beta1", c.beta1}, {"beta2", c.beta2}, {"eps", c.eps}, {"weight_decay", c.weight_decay}});
-}
-
 StepResult train_step(Trainee& trainee, Optimizer& optimizer, const LrSchedule& schedule, const RunConfig& config,
-                      std::int64_t step, bool check_numerics, Profiler* profiler) {
+                      std::int64_t step, bool check_numerics, Profiler* profiler, DataParallel* parallel) {
   const auto start = Clock::now();
   ParameterStore& params = trainee.parameters();
-  params.zero_grad();
-  StepResult r;
-  for (std::int64_t k = 0; k < config.accumulate; ++k) {
+  SingleProcess one;
+  DataParallel single(one, params);
+  DataParallel& dp = parallel != nullptr ? *parallel : single;
+  dp.begin_step(config.accumulate);
+  for (const std::int64_t k : dp.micro_batches()) {
     const auto index = static_cast<std::uint64_t>((step - 1) * config.accumulate + k);
     RunOptions run;
     run.training = true;
@@ -75,10 +81,15 @@ StepResult train_step(Trainee& trainee, Optimizer& optimizer, const LrSchedule& 
     run.step = index;  // dropout masks differ per micro-batch
     run.check_numerics = check_numerics;
     run.observer = profiler;
-    const auto [loss, tokens] = trainee.train_batch(index, run);
-    r.loss += loss / static_cast<double>(config.accumulate);
-    r.tokens += tokens;
+    dp.run(k, [&] {
+      const auto [loss, tokens] = trainee.train_batch(index, run);
+      return MicroBatchResult{loss, tokens};
+    });
   }
+  const StepTotals totals = dp.end_step();  // the grads hold every micro-batch's sum, in k order
+  StepResult r;
+  r.loss = totals.loss;
+  r.tokens = totals.tokens;
   {
     std::optional<Profiler::Span> span;
     if (profiler) span.emplace(profiler->span("optimizer.step"));
@@ -136,57 +147,114 @@ void print_summary(const TrainSummary& s, const TrainOptions& options) {
   if (!options.save.empty()) fmt::print("checkpoint: {}\n", options.save);
 }
 
-}  // namespace
-
-TrainSummary train(const TrainOptions& options) {
-  if (!options.plot.empty()) check_drawing_path(options.plot);  // fail before the work, not after
-  if (!options.save.empty()) check_save_path(options.save);
-  RunConfig config = run_config(options);
-  auto trainee = make_trainee(config, options.threads);
-  auto optimizer = optimizer_for(config);
-  const LrSchedule schedule = lr_schedule_for(config);
+// What training needs before its first step, built on every rank.
+struct Setup {
+  RunConfig config;
+  std::unique_ptr<Trainee> trainee;
+  std::unique_ptr<Optimizer> optimizer;
   std::int64_t start_step = 0;
+};
+
+Setup set_up(const TrainOptions& options, bool root) {
+  Setup s;
+  s.config = run_config(options);
+  s.trainee = make_trainee(s.config, options.threads);
+  s.optimizer = optimizer_for(s.config);
+  const RunConfig& config = s.config;
   if (!options.resume.empty()) {
     TrainingState resumed;
-    load_checkpoint(options.resume, trainee->parameters(), resumed);
-    start_step = resumed.step;
-    optimizer->set_step_count(resumed.step);
-    if (config.lr_schedule == "cosine" && config.steps > config.schedule_steps)
+    load_checkpoint(options.resume, s.trainee->parameters(), resumed);
+    s.start_step = resumed.step;
+    s.optimizer->set_step_count(resumed.step);
+    if (root && config.lr_schedule == "cosine" && config.steps > config.schedule_steps)
       fmt::print(stderr, "note: the checkpoint's cosine schedule ends at step {}; steps {}..{} use its final rate\n",
                  config.schedule_steps, config.schedule_steps + 1, config.steps);
   }
-  if (start_step >= config.steps)
-    throw Error(fmt::format("[train] the checkpoint is at step {}, and --steps is {}: nothing to do", start_step, config.steps));
+  if (s.start_step >= config.steps)
+    throw Error(fmt::format("[train] the checkpoint is at step {}, and --steps is {}: nothing to do", s.start_step, config.steps));
+  return s;
+}
+
+}  // namespace
+
+// On several ranks (app/distributed.hpp) every rank trains; rank 0 alone
+// checks and writes the outputs, evaluates and prints, inside run_on_root so
+// that its errors reach the other ranks.
+TrainSummary train(const TrainOptions& all_ranks_options, Communicator& comm) {
+  const bool root = comm.rank() == 0;
+  const TrainOptions options = options_for_rank(all_ranks_options, comm.rank());
+  run_on_root(comm, [&] {
+    if (!options.plot.empty()) check_drawing_path(options.plot);  // fail before the work, not after
+    if (!options.save.empty()) check_save_path(options.save);
+  });
+  Setup setup;
+  run_on_all(comm, [&] { setup = set_up(options, root); });
+  const RunConfig& config = setup.config;
+  Trainee* trainee = setup.trainee.get();
+  Optimizer* optimizer = setup.optimizer.get();
+  const std::int64_t start_step = setup.start_step;
+  const LrSchedule schedule = lr_schedule_for(config);
+  DataParallel dp(comm, trainee->parameters());
+  check_ranks_agree(dp, config, options, start_step);
 
   MetricsWriter metrics;
-  metrics.open(options.metrics, !options.resume.empty());
-  if (!options.plot.empty() && options.metrics.empty()) metrics.keep_lines();
-  fmt::print(stderr, "attograd train {}: {} parameters, {} layers, D={}, H={}, F={}, batch {}, steps {}..{}\n",
-             config.task, trainee->parameters().numel(), config.model.layers, config.model.d_model, config.model.heads,
-             config.model.d_ff, config.batch, start_step + 1, config.steps);
+  run_on_root(comm, [&] {
+    metrics.open(options.metrics, !options.resume.empty());
+    if (!options.plot.empty() && options.metrics.empty()) metrics.keep_lines();
+    fmt::print(stderr, "attograd train {}: {} parameters, {} layers, D={}, H={}, F={}, batch {}, steps {}..{}{}\n",
+               config.task, trainee->parameters().numel(), config.model.layers, config.model.d_model,
+               config.model.heads, config.model.d_ff, config.batch, start_step + 1, config.steps,
+               comm.size() == 1 ? "" : ", " + comm.describe());
+  });
 
   TrainSummary summary;
   ProgressBar bar("train " + config.task, config.steps, options.quiet);
   const auto run_start = Clock::now();
   for (std::int64_t step = start_step + 1; step <= config.steps; ++step) {
-    const StepResult r = train_step(*trainee, *optimizer, schedule, config, step, options.check_numerics);
-    summary.final_train_loss = r.loss;
-    metrics.write(nlohmann::json{{"step", step}, {"loss", r.loss}, {"lr", r.lr}, {"tokens_per_s", r.tokens_per_s}}.dump());
-    bar.update(step, fmt::format("loss {:.4f}  lr {:.2e}  {:.0f} tok/s", r.loss, r.lr, r.tokens_per_s));
-    if (step % config.eval_every != 0 && step != config.steps) continue;
-    summary.eval = trainee->evaluate();
-    nlohmann::json record{{"step", step}, {"eval_loss", summary.eval.loss}, {"accuracy", summary.eval.accuracy}};
-    if (step == config.steps && (summary.exact_match = trainee->exact_match())) record["exact_match"] = *summary.exact_match;
-    metrics.write(record.dump());
-    if (!options.save.empty()) save(options.save, *trainee, config, *optimizer, schedule, step);
+    const StepResult r = train_step(*trainee, *optimizer, schedule, config, step, options.check_numerics, nullptr, &dp);
+    run_on_root(comm, [&] {
+      summary.final_train_loss = r.loss;
+      metrics.write(nlohmann::json{{"step", step}, {"loss", r.loss}, {"lr", r.lr}, {"tokens_per_s", r.tokens_per_s}}.dump());
+      bar.update(step, fmt::format("loss {:.4f}  lr {:.2e}  {:.0f} tok/s", r.loss, r.lr, r.tokens_per_s));
+      if (step % config.eval_every != 0 && step != config.steps) return;
+      summary.eval = trainee->evaluate();
+      nlohmann::json record{{"step", step}, {"eval_loss", summary.eval.loss}, {"accuracy", summary.eval.accuracy}};
+      if (step == config.steps && (summary.exact_match = trainee->exact_match())) record["exact_match"] = *summary.exact_match;
+      metrics.write(record.dump());
+      if (!options.save.empty()) save(options.save, *trainee, config, *optimizer, schedule, step);
+    });
   }
-  bar.finish();
-  summary.seconds = seconds_since(run_start);
-  summary.steps = config.steps - start_step;
-  summary.demonstration = trainee->demonstrate();
-  print_summary(summary, options);
-  if (!options.plot.empty()) draw_curves(options, metrics);
+  run_on_root(comm, [&] {
+    bar.finish();
+    summary.seconds = seconds_since(run_start);
+    summary.steps = config.steps - start_step;
+    summary.demonstration = trainee->demonstrate();
+    print_summary(summary, options);
+    if (!options.plot.empty()) draw_curves(options, metrics);
+  });
   return summary;
+}
+
+TrainSummary train(const TrainOptions& options) {
+  const auto comm = make_communicator();  // MPI under mpirun / srun, else one process
+  try {
+    return train(options, *comm);
+  } catch (const AgreedError& e) {
+    // Every rank has it; rank 0 prints it now, and the others wait for that
+    // (mpirun ends the job at the first non-zero exit, killing rank 0 mid-print).
+    if (e.print_here()) fmt::print(stderr, "attograd: error: {}\n", e.what());
+    std::fflush(stderr);
+    comm->allgather("");
+    throw AgreedError(e.what(), false);
+  } catch (const std::exception& e) {
+    if (comm->size() == 1) throw;
+    // Seen by this rank alone, outside an agreed section: the others may
+    // wait in a collective, so end the whole job, with the message.
+    fmt::print(stderr, "attograd: error: rank {} of {}: {}\n", comm->rank(), comm->size(), e.what());
+    std::fflush(stderr);
+    comm->abort(1);
+    throw;  // not reached: abort() ends the process
+  }
 }
 
 }  // namespace attograd

@@ -25,9 +25,16 @@ struct TrainSummary {
 };
 
 // Runs the whole training described by `options`, printing progress to
-// stderr and a summary to stdout.
+// stderr and a summary to stdout. Under an MPI launcher (mpirun -np N,
+// srun --mpi=pmix) the N processes train together, data-parallel, to the
+// bits of one process (dist/data_parallel.hpp); rank 0 prints and writes.
 TrainSummary train(const TrainOptions& options);
 
+class Communicator;
+// The same on the ranks of `comm` (each rank calls it).
+TrainSummary train(const TrainOptions& options, Communicator& comm);
+
+class DataParallel;
 class Optimizer;
 class ExecutionObserver;
 class Profiler;
@@ -45,8 +52,11 @@ LrSchedule lr_schedule_for(const RunConfig& config);
 // One optimizer step `step` (counted from 1): zero_grad, `accumulate`
 // micro-batches forward + backward, clipping, the update at the schedule's
 // rate for `step`. With a profiler, its runs are observed and the update is
-// recorded as "optimizer.step".
+// recorded as "optimizer.step". With `parallel` (dist/data_parallel.hpp),
+// this rank runs its share of the micro-batches and the step's gradient,
+// loss and tokens are the whole job's: the same bits as one process.
 StepResult train_step(Trainee& trainee, Optimizer& optimizer, const LrSchedule& schedule, const RunConfig& config,
-                      std::int64_t step, bool check_numerics, Profiler* profiler = nullptr);
+                      std::int64_t step, bool check_numerics, Profiler* profiler = nullptr,
+                      DataParallel* parallel = nullptr);
 
 }  // namespace attograd

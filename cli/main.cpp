@@ -5,6 +5,7 @@
 #include <fmt/ranges.h>
 
 #include "cli/commands.hpp"
+#include "dist/guard.hpp"
 #include "engine/error.hpp"
 #include "ops/builtin.hpp"
 
@@ -44,6 +45,11 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const attograd::AgreedError& e) {
+    // Every rank of an MPI job has this error; rank 0 prints it, once
+    // (attograd::train already has).
+    if (e.print_here()) fmt::print(stderr, "attograd: error: {}\n", e.what());
+    return 1;
   } catch (const attograd::Error& e) {
     fmt::print(stderr, "attograd: error: {}\n", e.what());
     return 1;

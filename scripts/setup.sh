@@ -17,6 +17,9 @@ packages=(
   libxtensor-dev libxsimd-dev libopenblas-dev
   libtbb-dev libfmt-dev doctest-dev libcli11-dev nlohmann-json3-dev
   librandom123-dev
+  # Data-parallel training over several processes or machines (dist/), and
+  # the mpirun its tests start.
+  libopenmpi-dev openmpi-bin
   # PNG output of the pictures (viz/): librsvg rasterises the SVG on cairo,
   # DejaVu is the font the drawings name first.
   librsvg2-dev libcairo2-dev fonts-dejavu-core
