@@ -38,7 +38,10 @@ void DataParallel::run(std::int64_t k, const std::function<MicroBatchResult()>& 
     results_.push_back(forward_backward());
     return;
   }
-  if (k % size() != rank()) throw Error(fmt::format("[dist] micro-batch {} is not rank {}'s", k, rank()));
+  const auto expected = rank() + static_cast<std::int64_t>(results_.size()) * size();  // the fold's order
+  if (k != expected || k >= accumulate_)
+    throw Error(fmt::format("[dist] rank {} runs micro-batch {} next, not {} (DataParallel::micro_batches(), in order)",
+                            rank(), expected, k));
   run_on_all(comm_, [&] {
     store_.zero_grad();  // the buffer becomes +0 + d_k: this micro-batch's term of the fold alone
     results_.push_back(forward_backward());

@@ -62,7 +62,8 @@ class DataParallel {
   void begin_step(std::int64_t accumulate);
   // This rank's micro-batches of the step, in order: k = j*N + r.
   std::vector<std::int64_t> micro_batches() const;
-  // Runs micro-batch k: `forward_backward` adds its gradients into the
+  // Runs micro-batch k, the next of micro_batches() (with N > 1 anything
+  // else throws Error): `forward_backward` adds its gradients into the
   // store. With N > 1 an exception on any rank reaches every rank as
   // AgreedError (dist/guard.hpp) before any gradient is exchanged.
   void run(std::int64_t k, const std::function<MicroBatchResult()>& forward_backward);

@@ -172,3 +172,14 @@ TEST_CASE("a rank count that does not divide the micro-batches is refused on eve
                          doctest::Contains("ranks cannot share"), AgreedError);
   }
 }
+
+TEST_CASE("micro-batches out of the fold's order are refused on several ranks") {
+  Communicator& comm = world();
+  if (comm.size() == 1) return;  // one process adds in the order it runs them
+  ParameterStore store = make_store();
+  DataParallel dp(comm, store);
+  dp.begin_step(2 * comm.size());
+  const std::int64_t second = dp.micro_batches().at(1);
+  CHECK_THROWS_WITH_AS(dp.run(second, [&] { return fake_backward(store, second); }),
+                       doctest::Contains("runs micro-batch"), Error);
+}
