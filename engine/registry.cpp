@@ -1,11 +1,16 @@
 #include "engine/registry.hpp"
 
+#include <atomic>
+
 #include <fmt/format.h>
 
 #include "engine/error.hpp"
 
 namespace attograd {
 namespace {
+
+// Constant-initialized: null before any library's static initializer runs.
+std::atomic<BuiltinOpsHook> builtin_ops_hook{nullptr};
 
 template <class T>
 const T* find_typed(const std::map<std::string, AttrValue>& values, const std::string& op, const std::string& key,
@@ -80,7 +85,12 @@ bool OpRegistry::contains(const std::string& name) const {
 const OpSchema& OpRegistry::schema(const std::string& name) const {
   std::lock_guard lock(mutex_);
   auto it = ops_.find(name);
-  if (it == ops_.end()) throw Error(fmt::format("[registry] no op named '{}'", name));
+  if (it == ops_.end())
+    throw Error(fmt::format("[registry] no op named '{}'{}", name,
+                            builtin_ops_hook.load() != nullptr
+                                ? ""
+                                : " (no built-in op is registered: the program does not load libattograd_ops; link "
+                                  "it, or call ensure_builtin_ops() from ops/builtin.hpp)"));
   return it->second;  // entries are never removed: the reference stays valid
 }
 
@@ -95,8 +105,12 @@ std::vector<std::string> OpRegistry::names() const {
   return out;
 }
 
+void set_builtin_ops(BuiltinOpsHook add_builtins) { builtin_ops_hook.store(add_builtins); }
+
 OpRegistry& default_registry() {
   static OpRegistry registry;
+  static std::once_flag filled;
+  if (BuiltinOpsHook add = builtin_ops_hook.load()) std::call_once(filled, add, registry);
   return registry;
 }
 

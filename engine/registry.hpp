@@ -1,8 +1,11 @@
 // The op registry: op name -> factory, so graphs can name ops they do not
-// link against (plugins, files, the command line). Built-in ops are added by
-// one explicit call, register_builtin_ops(registry) in ops/builtin.hpp; run-
-// time plugins add theirs through the loader (engine/plugin.hpp). There is no
-// static self-registration (linkers drop it).
+// link against (plugins, files, the command line). default_registry() holds
+// the built-in ops whenever the ops library is part of the program: loading
+// libattograd_ops installs a hook (set_builtin_ops) that default_registry()
+// calls once, on first use, so no call is needed before apply(). The engine
+// never names the ops library. Run-time plugins add their ops through the
+// loader (engine/plugin.hpp); register_builtin_ops(registry) in
+// ops/builtin.hpp fills a registry of your own.
 //
 //   OpPtr sm = default_registry().create("softmax", {{"axis", std::int64_t{-1}}});
 //   Expr y = apply("softmax", {x}, {{"axis", std::int64_t{-1}}});
@@ -89,8 +92,15 @@ class OpRegistry {
   std::map<std::string, OpSchema> ops_;
 };
 
-// The process-wide registry the command line and apply() use.
+// The process-wide registry the command line and apply() use. Its first use
+// after the ops library has set its hook adds the built-in ops (once,
+// thread-safe).
 OpRegistry& default_registry();
+
+// Called by the ops library when it is loaded (a static initializer of
+// ops/builtin.cpp); `add_builtins` fills default_registry() on its next use.
+using BuiltinOpsHook = void (*)(OpRegistry&);
+void set_builtin_ops(BuiltinOpsHook add_builtins);
 
 // Creates op `name` from `registry` and adds it to the inputs' graph.
 Expr apply(const std::string& name, const std::vector<Expr>& inputs, const Attributes& attributes = {},

@@ -1,7 +1,5 @@
 #include "ops/builtin.hpp"
 
-#include <mutex>
-
 #include "engine/registry.hpp"
 #include "ops/activations.hpp"
 #include "ops/concat.hpp"
@@ -36,8 +34,18 @@ void register_builtin_ops(OpRegistry& registry) {
 }
 
 void ensure_builtin_ops() {
-  static std::once_flag once;
-  std::call_once(once, [] { register_builtin_ops(default_registry()); });
+  set_builtin_ops(&register_builtin_ops);
+  (void)default_registry();  // fills it, once
 }
+
+namespace {
+
+// Runs when the library is loaded: every program that links the ops library
+// finds the built-ins in default_registry(), with no call. Function-local
+// statics make the order against other libraries' initializers irrelevant:
+// default_registry() adds the built-ins when first used, not here.
+[[maybe_unused]] const bool builtin_ops_hooked = (set_builtin_ops(&register_builtin_ops), true);
+
+}  // namespace
 
 }  // namespace attograd
