@@ -101,6 +101,7 @@ std::unique_ptr<Executor::State> plan_forward(const Graph& graph, const Feeds& f
   const std::size_t n = graph.size();
   s.graph = &graph;
   s.options = options;
+  s.settings = {options.training, options.seed, options.step};
   s.targets = targets;
   s.feeds = &feeds;
   s.consumers.assign(n, {});
@@ -167,7 +168,8 @@ void Executor::forward(const Graph& graph, const Feeds& feeds, const std::vector
 
 const Tensor& Executor::value(NodeId id) const {
   if (!state_ || id < 0 || static_cast<std::size_t>(id) >= state_->values.size() || !state_->values[id].defined())
-    throw Error(fmt::format("[executor] node {} has no value: it was not a target of the last forward()", id));
+    throw Error(fmt::format("[executor] node {} has no value: it was not a target of the last forward()",
+                            describe_node(state_.get(), id)));
   return state_->values[id];
 }
 
@@ -176,7 +178,7 @@ const Tensor& Executor::grad(NodeId id) const {
     if (auto it = state_->leaf_grads.find(id); it != state_->leaf_grads.end()) return it->second;
   throw Error(fmt::format("[executor] node {} has no gradient: grad() is kept for input leaves created with "
                           "requires_grad, after backward()",
-                          id));
+                          describe_node(state_.get(), id)));
 }
 
 }  // namespace attograd

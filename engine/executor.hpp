@@ -69,7 +69,14 @@ class ExecutionObserver {
   virtual void on_node(const NodeEvent& event) = 0;  // called from worker threads concurrently
 };
 
-struct RunOptions : RunSettings {
+// A flat aggregate, so designated initializers work:
+//   ex.forward(g, feeds, {loss.id}, {.training = true, .seed = 1, .step = 7});
+struct RunOptions {
+  // What every node reads (RunSettings, engine/context.hpp):
+  bool training = false;    // dropout active, etc.
+  std::uint64_t seed = 0;   // keys counter-based randomness
+  std::uint64_t step = 0;   // training step: dropout masks differ per step
+  // How the executor runs the pass:
   ExecutionObserver* observer = nullptr;
   bool check_numerics = false;     // throw NumericsError at the first NaN/Inf
   bool retain_for_backward = true; // false: free every value as soon as possible (inference)

@@ -14,7 +14,8 @@ using namespace executor_detail;
 
 void Executor::backward(NodeId loss) {
   if (!state_ || static_cast<std::size_t>(loss) >= state_->values.size() || !state_->values[loss].defined())
-    throw Error(fmt::format("[executor] backward({}) before a forward() that computed it", loss));
+    throw Error(fmt::format("[executor] backward from node {} before a forward() that computed it",
+                            describe_node(state_.get(), loss)));
   const Tensor& v = state_->values[loss];
   if (v.numel() != 1)
     throw Error(fmt::format("[executor] backward from node {} '{}' of shape {}: a loss must have one element; "
@@ -135,7 +136,8 @@ void backward_node(Executor::State& s, BackwardPlan& plan, const Parallel& paral
 
 void Executor::backward(NodeId output, Tensor seed) {
   if (!state_ || static_cast<std::size_t>(output) >= state_->values.size() || !state_->values[output].defined())
-    throw Error(fmt::format("[executor] backward({}) before a forward() that computed it", output));
+    throw Error(fmt::format("[executor] backward from node {} before a forward() that computed it",
+                            describe_node(state_.get(), output)));
   State& s = *state_;
   const Graph& graph = *s.graph;
   if (seed.dtype() != s.values[output].dtype() || seed.shape() != s.values[output].shape())

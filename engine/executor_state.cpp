@@ -17,7 +17,7 @@ OpContext::Wiring Executor::State::context_for(NodeId id, const Parallel& parall
   w.saved = &saved[id];
   w.parameters = graph->parameters();
   w.parallel = &parallel;
-  w.settings = &options;
+  w.settings = &settings;
   return w;
 }
 
@@ -28,6 +28,14 @@ namespace attograd::executor_detail {
 std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
+}
+
+std::string describe_node(const Executor::State* s, NodeId id) {
+  if (s == nullptr || s->graph == nullptr || id < 0 || static_cast<std::size_t>(id) >= s->graph->size())
+    return std::to_string(id);
+  const Node& node = s->graph->node(id);
+  const std::string what = node.op->describe();
+  return fmt::format("{} '{}' ({}{})", id, node.label, node.op->name(), what.empty() ? "" : " '" + what + "'");
 }
 
 [[noreturn]] void rethrow_for_node(const Graph& g, NodeId n, Phase phase) {

@@ -20,6 +20,7 @@ namespace attograd {
 struct Executor::State {
   const Graph* graph = nullptr;
   RunOptions options;
+  RunSettings settings;  // the part of the options every node reads
   std::vector<NodeId> targets;
 
   // Consumers of each node as (consumer, input slot), sorted; and for each
@@ -49,6 +50,10 @@ struct Executor::State {
 namespace executor_detail {
 
 std::int64_t now_ns();
+
+// "12 'encoder.softmax' (softmax)", "3 'input' (input 'src')" for messages;
+// just the id when `s` is null or has no such node.
+std::string describe_node(const Executor::State* s, NodeId id);
 
 // Wraps whatever a node threw so the caller learns which node failed.
 [[noreturn]] void rethrow_for_node(const Graph& g, NodeId n, Phase phase);

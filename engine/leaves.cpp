@@ -71,14 +71,21 @@ class ConstantOp final : public Op {
 
 }  // namespace
 
+// Leaves are labelled by their op ("input", "parameter_2"); their messages
+// name them by what the user wrote, the input's or parameter's own name.
 ParameterStore& OpContext::parameters() const {
-  if (w_.parameters == nullptr) throw Error("[parameter] the graph was built without a ParameterStore");
+  if (w_.parameters == nullptr)
+    throw Error(fmt::format("[parameter] '{}': the graph was built without a ParameterStore",
+                            w_.graph->node(w_.node).op->describe()));
   return *w_.parameters;
 }
 
 const Tensor& OpContext::fed_value() const {
-  if (w_.fed == nullptr)
-    throw Error(fmt::format("[input] no value was fed for '{}' (node {})", label(), w_.node));
+  if (w_.fed == nullptr) {
+    const Node& node = w_.graph->node(w_.node);
+    throw Error(fmt::format("[input] no value was fed for input '{}' ({}, node {}): the feeds need one",
+                            node.op->describe(), to_string(node.type), w_.node));
+  }
   return *w_.fed;
 }
 
