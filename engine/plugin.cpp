@@ -4,6 +4,13 @@
 //
 // Why RTLD_NOW: with RTLD_LAZY an unresolved symbol is found only when first
 // called, and then the process dies; RTLD_NOW makes dlopen fail cleanly.
+// Its error names one undefined symbol, mangled. A plugin built with other
+// standard-library flags fails here, before its stamp can be read: its
+// signatures name std::__debug:: containers (_GLIBCXX_DEBUG) or another
+// string ABI. So the loader demangles the symbol and names the flag that
+// differs, as the stamp check would. It does not retry with RTLD_LAZY to read
+// the stamp: the plugin's static initializers would run first, and one that
+// calls an unresolved function kills the process.
 // Why RTLD_LOCAL: two plugins may both define a class or helper of the same
 // name; local symbols keep them from binding to each other's copies.
 // Why close on refusal but never after success: on refusal every object made
@@ -12,10 +19,13 @@
 // anywhere in the process for as long as it runs.
 #include "engine/plugin.hpp"
 
+#include <cxxabi.h>
 #include <dlfcn.h>
 
+#include <cstdlib>
 #include <exception>
 #include <filesystem>
+#include <memory>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -34,6 +44,43 @@ using RegisterFunction = void (*)(PluginRegistrar&);
 
 [[noreturn]] void refuse(const std::string& path, const std::string& what) {
   throw PluginError(fmt::format("[plugin] {}: {}", path, what));
+}
+
+std::string flag_mismatch(const char* flag, std::uint32_t plugin, std::uint32_t host) {
+  return fmt::format("ABI mismatch: {} is {} in the plugin but {} in this attograd; build the plugin with the same "
+                     "compiler and flags as attograd",
+                     flag, plugin, host);
+}
+
+std::string demangled(const std::string& symbol) {
+  int status = 0;
+  std::unique_ptr<char, decltype(&std::free)> name(abi::__cxa_demangle(symbol.c_str(), nullptr, nullptr, &status),
+                                                   &std::free);
+  return status == 0 && name ? std::string(name.get()) : symbol;
+}
+
+// What differs, from dlopen's "<file>: undefined symbol: <mangled>": the
+// standard library's mode as the signature shows it (compared with this
+// attograd's stamp), else a symbol of attograd's that this version lacks.
+std::string explain_load_error(const std::string& error) {
+  const std::string marker = "undefined symbol: ";
+  const std::size_t at = error.find(marker);
+  if (at == std::string::npos) return "not a loadable shared library: " + error;
+  const std::size_t begin = at + marker.size();
+  const std::string symbol = demangled(error.substr(begin, error.find_first_of(" ,", begin) - begin));
+  const std::string needs = fmt::format(" (it needs {}, which this attograd does not define)", symbol);
+  static constexpr AbiStamp host = abi_stamp_here();
+  auto has = [&](const char* text) { return symbol.find(text) != std::string::npos; };
+  const bool debug = has("std::__debug::"), cxx11 = has("std::__cxx11::");
+  if (debug != (host.debug_containers != 0) && (debug || has("std::vector<") || has("std::map<")))
+    return flag_mismatch("_GLIBCXX_DEBUG", debug, host.debug_containers) + needs;
+  if (cxx11 != (host.cxx11_string_abi != 0) && (cxx11 || has("std::basic_string<") || has("std::string")))
+    return flag_mismatch("_GLIBCXX_USE_CXX11_ABI", cxx11, host.cxx11_string_abi) + needs;
+  if (symbol.rfind("attograd::", 0) == 0)
+    return fmt::format("it needs {}, which this attograd does not define: the plugin was built against another "
+                       "version of attograd; rebuild it against this one",
+                       symbol);
+  return fmt::format("not a loadable shared library: undefined symbol {} ({})", symbol, error);
 }
 
 // A dlopen handle that is closed unless kept.
@@ -61,7 +108,7 @@ Library::Library(const std::string& path) : path_(path) {
   // Without a '/', dlopen would search the library path instead of opening this file.
   const std::string file = path.find('/') == std::string::npos ? "./" + path : path;
   handle_ = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (handle_ == nullptr) refuse(path, fmt::format("not a loadable shared library: {}", dlerror()));
+  if (handle_ == nullptr) refuse(path, explain_load_error(dlerror()));
 }
 
 template <class F> F Library::entry_point(const char* name) const {
@@ -97,10 +144,7 @@ std::string abi_mismatch(const AbiStamp& plugin, const AbiStamp& host) {
       {"sizeof(GradcheckInput)", &AbiStamp::sizeof_gradcheck_input},
   };
   for (const Field& f : fields)
-    if (plugin.*f.member != host.*f.member)
-      return fmt::format("ABI mismatch: {} is {} in the plugin but {} in this attograd; build the plugin with "
-                         "the same compiler and flags as attograd",
-                         f.what, plugin.*f.member, host.*f.member);
+    if (plugin.*f.member != host.*f.member) return flag_mismatch(f.what, plugin.*f.member, host.*f.member);
   return {};
 }
 

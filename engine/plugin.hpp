@@ -7,7 +7,10 @@
 // All or nothing: the ops are registered (with origin = the path) only if
 // every check passes, in this order:
 //   1. the file exists and dlopen(RTLD_NOW | RTLD_LOCAL) accepts it (a text
-//      file, a missing dependency or an unresolved symbol is refused here);
+//      file, a missing dependency or an unresolved symbol is refused here; an
+//      unresolved C++ symbol is demangled and explained: a standard-library
+//      flag that differs, such as _GLIBCXX_DEBUG, or a function this
+//      attograd lacks);
 //   2. it exports attograd_plugin_abi and attograd_plugin_register;
 //   3. its AbiStamp equals the host's (ABI version first, then compiler,
 //      standard library mode and the sizes of the shared types) — checked

@@ -161,6 +161,23 @@ TEST_CASE_FIXTURE(HostRegistry, "plugins built against another ABI are refused b
   check_refused(env_path("BROKEN_WRONG_COMPILER"), registry, "ABI mismatch: compiler major version is");
 }
 
+TEST_CASE_FIXTURE(HostRegistry, "a plugin built with _GLIBCXX_DEBUG is refused naming the flag, not a mangled symbol") {
+#if defined(_GLIBCXX_DEBUG)
+  MESSAGE("skipped: this attograd is built with _GLIBCXX_DEBUG too");
+#else
+  check_refused(env_path("BROKEN_DEBUG_CONTAINERS"), registry,
+                "ABI mismatch: _GLIBCXX_DEBUG is 1 in the plugin but 0 in this attograd; build the plugin with the "
+                "same compiler and flags as attograd (it needs attograd::");
+  check_refused(env_path("BROKEN_DEBUG_CONTAINERS"), registry, "std::__debug::vector<long");
+#endif
+}
+
+TEST_CASE_FIXTURE(HostRegistry, "a plugin that needs a function this attograd lacks is refused naming it") {
+  check_refused(env_path("BROKEN_NEWER_ENGINE"), registry,
+                "it needs attograd::function_of_a_newer_attograd(), which this attograd does not define: the plugin "
+                "was built against another version of attograd");
+}
+
 TEST_CASE_FIXTURE(HostRegistry, "a plugin whose op name is taken is refused whole") {
   check_refused(env_path("BROKEN_NAME_CLASH"), registry, "op 'add' is already registered (by builtin)");
 

@@ -83,6 +83,16 @@ ATTOGRAD_PLUGIN_EXPORT const attograd::AbiStamp* attograd_plugin_abi() {
   return &stamp;
 }
 
+#elif defined(BROKEN_NEWER_ENGINE)
+// As if built against a later attograd that has this function.
+namespace attograd {
+void function_of_a_newer_attograd();
+}
+ATTOGRAD_PLUGIN(registrar) {
+  attograd::function_of_a_newer_attograd();
+  registrar.add(square("plugin_square"));
+}
+
 #else
 ATTOGRAD_PLUGIN(registrar) {
   registrar.add(square("plugin_square"));
@@ -98,6 +108,9 @@ ATTOGRAD_PLUGIN(registrar) {
   registrar.add(std::move(lenient));
 #elif defined(BROKEN_THROWING)
   throw std::runtime_error("the registrar exploded");
+#elif defined(BROKEN_DEBUG_CONTAINERS)
+  // Nothing more: built with -D_GLIBCXX_DEBUG, its calls into the engine
+  // (Tensor::empty(DType, Shape), ...) name std::__debug::vector.
 #else
 #error "build with one of the BROKEN_* macros"
 #endif
