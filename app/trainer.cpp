@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <optional>
 #include <sstream>
@@ -10,6 +11,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "app/divergence_guard.hpp"
 #include "app/progress.hpp"
 #include "app/resume.hpp"
 #include "app/run_config.hpp"
@@ -79,12 +81,17 @@ StepResult train_step(Trainee& trainee, Optimizer& optimizer, const RunConfig& c
     r.loss += loss / static_cast<double>(config.accumulate);
     r.tokens += tokens;
   }
+  r.lr = learning_rate(schedule_for(config), step);
+  if (!std::isfinite(r.loss)) {  // a NaN/Inf update would poison every parameter
+    optimizer.set_step_count(step);
+    r.skipped = true;
+    return r;
+  }
   {
     std::optional<Profiler::Span> span;
     if (profiler) span.emplace(profiler->span("optimizer.step"));
     if (config.accumulate > 1) scale_grads(params, 1.0 / static_cast<double>(config.accumulate));
     if (config.clip > 0) clip_grad_norm(params, config.clip);
-    r.lr = learning_rate(schedule_for(config), step);
     optimizer.step(params, r.lr);
   }
   r.tokens_per_s = static_cast<double>(r.tokens) / std::max(1e-9, seconds_since(start));
@@ -133,6 +140,7 @@ void print_summary(const TrainSummary& s, const RunConfig& config, const TrainOp
              s.eval.loss, 100 * s.eval.accuracy);
   if (s.exact_match) fmt::print("exact match (greedy decoding of held-out examples) {:.1f}%\n", 100 * *s.exact_match);
   fmt::print("{} {}\n{} {}\n", lm ? "prompt: " : "input:  ", s.decoded_input, lm ? "sample: " : "output: ", s.decoded_output);
+  if (s.skipped_steps > 0) fmt::print("skipped {} step(s) whose loss was NaN or Inf\n", s.skipped_steps);
   if (!options.save.empty()) fmt::print("checkpoint: {}\n", options.save);
 }
 
@@ -166,23 +174,34 @@ TrainSummary train(const TrainOptions& options) {
              config.model.d_ff, config.batch, start_step + 1, config.steps);
 
   TrainSummary summary;
+  DivergenceGuard guard(options.on_nonfinite, options.save);
   ProgressBar bar("train " + config.task, config.steps, options.quiet);
   const auto run_start = Clock::now();
   for (std::int64_t step = start_step + 1; step <= config.steps; ++step) {
     const StepResult r = train_step(*trainee, *optimizer, config, step, options.check_numerics);
-    summary.final_train_loss = r.loss;
-    metrics.write(nlohmann::json{{"step", step}, {"loss", r.loss}, {"lr", r.lr}, {"tokens_per_s", r.tokens_per_s}}.dump());
+    if (guard.after_step(step, r.loss)) {
+      metrics.write(nlohmann::json{{"step", step}, {"skipped", "the loss was NaN or Inf"}, {"lr", r.lr}}.dump());
+    } else {
+      summary.final_train_loss = r.loss;
+      metrics.write(nlohmann::json{{"step", step}, {"loss", r.loss}, {"lr", r.lr}, {"tokens_per_s", r.tokens_per_s}}.dump());
+    }
     bar.update(step, fmt::format("loss {:.4f}  lr {:.2e}  {:.0f} tok/s", r.loss, r.lr, r.tokens_per_s));
     if (step % config.eval_every != 0 && step != config.steps) continue;
     summary.eval = trainee->evaluate();
+    guard.after_evaluation(step, summary.eval.loss);
     nlohmann::json record{{"step", step}, {"eval_loss", summary.eval.loss}, {"accuracy", summary.eval.accuracy}};
     if (step == config.steps && (summary.exact_match = trainee->exact_match())) record["exact_match"] = *summary.exact_match;
     metrics.write(record.dump());
-    if (!options.save.empty()) save(options.save, *trainee, config, *optimizer, schedule, step);
+    if (!options.save.empty()) {
+      guard.before_save(trainee->parameters(), step);
+      save(options.save, *trainee, config, *optimizer, schedule, step);
+      guard.saved(step);
+    }
   }
   bar.finish();
   summary.seconds = seconds_since(run_start);
   summary.steps = config.steps - start_step;
+  summary.skipped_steps = guard.skipped();
   std::tie(summary.decoded_input, summary.decoded_output) = trainee->demonstrate();
   print_summary(summary, config, options);
   if (!options.plot.empty()) draw_curves(options, metrics);

@@ -35,6 +35,7 @@ struct TrainOptions {
   int threads = 0;
   std::int64_t eval_every = 0;  // 0: at the end of every epoch (or 10 evaluations)
   bool check_numerics = false;
+  std::string on_nonfinite = "stop";  // a NaN/Inf loss: "stop" or "skip" the step (app/divergence_guard.hpp)
   bool quiet = false;
   std::string save, resume, metrics, plot;  // plot: .svg or .png of the curves at the end
   std::string data;        // lm: the text to train on (default: the GPL-3 text)
@@ -48,6 +49,7 @@ struct TrainSummary {
   std::string decoded_input, decoded_output;
   double seconds = 0;
   std::int64_t steps = 0;
+  std::int64_t skipped_steps = 0;  // steps whose loss was not finite (on_nonfinite = "skip")
 };
 
 // Runs the whole training described by `options`, printing progress to
@@ -63,13 +65,15 @@ class Profiler;
 struct StepResult {
   double loss = 0, lr = 0, tokens_per_s = 0;
   std::int64_t tokens = 0;
+  bool skipped = false;  // the loss was NaN or Inf: no update was applied
 };
 
 // The optimizer the configuration names, with its hyperparameters (sgd: beta1 is the momentum).
 std::unique_ptr<Optimizer> optimizer_for(const RunConfig& config);
 
 // One optimizer step `step` (counted from 1): zero_grad, `accumulate`
-// micro-batches forward + backward, clipping, the update. With a profiler,
+// micro-batches forward + backward, clipping, the update (none when the loss
+// is not finite: the optimizer only counts the step). With a profiler,
 // its runs are observed and the update is recorded as "optimizer.step".
 StepResult train_step(Trainee& trainee, Optimizer& optimizer, const RunConfig& config, std::int64_t step,
                       bool check_numerics, Profiler* profiler = nullptr);

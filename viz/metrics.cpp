@@ -17,11 +17,15 @@ bool is_blank(const std::string& line) {
   return line.find_first_not_of(" \t\r\n") == std::string::npos;
 }
 
-// The numeric value of `key`, nothing if absent or null; throws the message
-// (without location) if the value is of another type or not finite.
+// The numeric value of `key`, nothing if absent; throws the message
+// (without location) if the value is null (how JSON writers store NaN and
+// Inf: the run diverged there) or of another type.
 std::optional<double> number_field(const nlohmann::json& object, const char* key) {
   auto it = object.find(key);
-  if (it == object.end() || it->is_null()) return std::nullopt;
+  if (it == object.end()) return std::nullopt;
+  if (it->is_null())
+    throw std::invalid_argument(fmt::format("\"{}\" is null, a value that was not finite (NaN or Inf: the run "
+                                            "diverged here); plot draws only finite values", key));
   if (!it->is_number())
     throw std::invalid_argument(fmt::format("\"{}\" must be a number, got {}", key, it->dump()));
   return it->get<double>();
