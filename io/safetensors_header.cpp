@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/error.hpp"
+#include "io/regular_file.hpp"
 
 namespace attograd {
 namespace {
@@ -157,11 +158,12 @@ void check_layout(const InputFile& f, std::vector<HeaderEntry>& entries, std::ui
 }  // namespace
 
 InputFile::InputFile(std::string path) : path_(std::move(path)) {
-  fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (it has no effect on regular files).
+  fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd_ < 0) fail(fmt::format("cannot open: {}", std::strerror(errno)));
   struct stat st {};
   if (::fstat(fd_, &st) != 0) fail(fmt::format("cannot stat: {}", std::strerror(errno)));
-  if (!S_ISREG(st.st_mode)) fail("not a regular file");
+  if (!S_ISREG(st.st_mode)) fail(fmt::format("not a regular file ({})", file_kind(st.st_mode)));
   size_ = static_cast<std::uint64_t>(st.st_size);
 }
 

@@ -66,6 +66,10 @@ MetricsRun parse_metrics(std::istream& in, const std::string& name, const std::s
 }
 
 MetricsRun read_metrics(const std::filesystem::path& path) {
+  std::error_code ec;  // status() never opens the file: a FIFO must not block the read
+  const auto type = std::filesystem::status(path, ec).type();
+  if (!ec && type != std::filesystem::file_type::regular && type != std::filesystem::file_type::directory)
+    throw FileError(fmt::format("[metrics] '{}': not a regular file", path.string()));
   std::ifstream in(path);
   if (!in || std::filesystem::is_directory(path))
     throw FileError(fmt::format("[metrics] cannot open {}: no such readable file", path.string()));
