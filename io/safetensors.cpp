@@ -5,8 +5,9 @@
 //
 // nlohmann::json alone is not enough for untrusted input: it keeps the last
 // of duplicate keys silently, and a negative number read as unsigned becomes
-// 2^64 - 1. Duplicates are caught with a parser callback; numbers are
-// accepted only if the parser itself classified them as unsigned integers.
+// 2^64 - 1. Duplicates are caught by a SAX handler that builds the DOM
+// (io/safetensors_header.cpp); numbers are accepted only if the parser
+// itself classified them as unsigned integers.
 #include "io/safetensors.hpp"
 
 #include <algorithm>

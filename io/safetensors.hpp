@@ -9,7 +9,8 @@
 //              row-major, back to back with no gap or overlap
 //
 // Files are untrusted input. load_safetensors validates the whole header
-// (JSON syntax, duplicate keys, types, dtypes, every offset against the file
+// (JSON syntax, duplicate keys, at most 100,000 entries and 16 levels of
+// nesting, types, dtypes, every offset against the file
 // size and against dtype * shape, overlaps and gaps) before it reads any
 // tensor data, and refuses a bad file with a FileError naming the file and
 // the problem. It never reads outside the file.
