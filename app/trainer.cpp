@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "app/checkpoint_check.hpp"
 #include "app/divergence_guard.hpp"
 #include "app/progress.hpp"
 #include "app/resume.hpp"
@@ -102,6 +103,7 @@ namespace {
 
 // The configuration of the run; when resuming, the checkpoint's (app/resume.hpp).
 RunConfig run_config(const TrainOptions& options) {
+  if (!options.resume.empty()) check_checkpoint(options.resume);  // before anything is built from it
   const RunConfig config = resolve_config(options);
   return options.resume.empty() ? config : resumed_config(options, config);
 }

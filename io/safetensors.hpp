@@ -50,4 +50,17 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors, cons
 // format (F16, BF16, U8, ...) are refused as unsupported, others as unknown.
 SafetensorsFile load_safetensors(const std::string& path);
 
+// The header alone, validated as load_safetensors validates it, without
+// reading any tensor data: what a caller checks before allocating anything.
+struct TensorInfo {
+  std::string name;
+  DType dtype;  // as load_safetensors returns it (I64 -> i32)
+  Shape shape;
+};
+struct SafetensorsHeader {
+  std::vector<TensorInfo> tensors;  // in data-section order
+  Metadata metadata;
+};
+SafetensorsHeader read_safetensors_header(const std::string& path);
+
 }  // namespace attograd
