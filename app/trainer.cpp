@@ -20,6 +20,7 @@
 #include "train/checkpoint.hpp"
 #include "engine/error.hpp"
 #include "train/optimizer.hpp"
+#include "train/optimizer_state.hpp"
 #include "profile/profiler.hpp"
 #include "train/lr_schedule.hpp"
 #include "viz/curves.hpp"
@@ -159,6 +160,7 @@ TrainSummary train(const TrainOptions& options) {
   if (!options.resume.empty()) {
     TrainingState resumed;
     load_checkpoint(options.resume, trainee->parameters(), resumed);
+    check_optimizer_state(trainee->parameters(), *optimizer, resumed.step, options.resume);
     start_step = resumed.step;
     optimizer->set_step_count(resumed.step);
     if (config.lr_schedule == "cosine" && config.steps > config.schedule_steps)
