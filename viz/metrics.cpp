@@ -38,6 +38,8 @@ MetricRecord parse_record(const std::string& line) {
   MetricRecord r;
   std::optional<double> step = number_field(object, "step");
   if (!step) throw std::invalid_argument("missing \"step\"");
+  if (!(*step >= 0 && *step <= 9007199254740992.0))  // 2^53: every step count is exact below it
+    throw std::invalid_argument(fmt::format("\"step\" must be a count between 0 and 2^53, got {}", *step));
   r.step = *step;
   r.loss = number_field(object, "loss");
   r.lr = number_field(object, "lr");

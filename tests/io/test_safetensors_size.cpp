@@ -3,6 +3,11 @@
 // before, took over 5 minutes for 100,000 empty tensors.
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <ctime>
 #include <string>
 
@@ -54,4 +59,22 @@ TEST_CASE("a header of 100,000 entries loads in well under a second, and 100,001
   write_bytes(dir.file("over"), empty_tensors(100'001));
   CHECK_THROWS_WITH_AS(load_safetensors(dir.file("over")),
                        doctest::Contains("the header holds more than 100000 entries, the limit"), FileError);
+}
+
+TEST_CASE("a save removes the temporary files of killed saves to the same path, not a live writer's") {
+  TempDir dir;
+  const std::string target = dir.file("run.safetensors");
+  auto old_file = [](const std::string& path) {
+    write_bytes(path, "partial");
+    const struct timespec times[2] = {{1, 0}, {1, 0}};  // 1970: long dead
+    REQUIRE(::utimensat(AT_FDCWD, path.c_str(), times, 0) == 0);
+  };
+  old_file(target + ".tmp-Ab12Cd");              // left by a kill -9
+  old_file(target + ".tmp-Live01");              // a writer still at work: it holds the lock
+  old_file(dir.file("other.safetensors.tmp-Ab12Cd"));  // another path's
+  const int live = ::open((target + ".tmp-Live01").c_str(), O_RDONLY);
+  REQUIRE(::flock(live, LOCK_EX) == 0);
+  save_safetensors(target, {{"w", Tensor::zeros(DType::f32, {2})}});
+  ::close(live);
+  CHECK(dir.entries() == std::vector<std::string>{"other.safetensors.tmp-Ab12Cd", "run.safetensors", "run.safetensors.tmp-Live01"});
 }
