@@ -7,6 +7,7 @@
 
 #include "app/seq2seq.hpp"
 #include "engine/error.hpp"
+#include "models/layers.hpp"
 
 namespace attograd {
 namespace {
@@ -19,7 +20,16 @@ std::int32_t argmax(const std::vector<float>& v) {
 
 std::int64_t Seq2SeqModel::max_length(const TokenIds& src, const DecodeOptions& options) const {
   if (src.empty()) throw Error("[decode] empty source sequence");
-  return options.max_length > 0 ? options.max_length : task_.max_target_length(src);
+  if (std::ssize(src) > kMaxPositions)
+    throw Error(fmt::format("[decode] the input has {} tokens, more than the model's {} positions (its positional "
+                            "encoding ends there)",
+                            src.size(), kMaxPositions));
+  const std::int64_t limit = options.max_length > 0 ? options.max_length : task_.max_target_length(src);
+  if (limit > kMaxPositions)
+    throw Error(fmt::format("[decode] {} output tokens{} need more than the model's {} positions (its positional "
+                            "encoding ends there)",
+                            limit, options.max_length > 0 ? " (--max-len)" : "", kMaxPositions));
+  return limit;
 }
 
 TokenIds Seq2SeqModel::decode(const TokenIds& src, const DecodeOptions& options) {

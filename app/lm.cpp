@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "engine/error.hpp"
+#include "io/regular_file.hpp"
 #include "engine/leaves.hpp"
 #include "engine/rng.hpp"
 #include "models/loss.hpp"
@@ -170,6 +171,7 @@ std::string LanguageModel::sample(const std::string& prompt, std::int64_t length
 }
 
 std::string read_text_file(const std::string& path) {
+  require_regular_file(path, "lm");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw FileError(fmt::format("[lm] cannot read the text file '{}'", path));
   std::ostringstream s;

@@ -2,15 +2,22 @@
 
 #include <fmt/format.h>
 
+#include "app/checkpoint_check.hpp"
 #include "app/tasks/registry.hpp"
 #include "train/checkpoint.hpp"
+#include "train/finite_values.hpp"
 #include "engine/error.hpp"
 
 namespace attograd {
 namespace {
 
-RunConfig read_config(const std::string& path) {
-  return from_metadata(load_safetensors(path).metadata, path);
+// Checked (bounds, tensor names, dtypes and shapes) before any model is built.
+RunConfig read_config(const std::string& path) { return check_checkpoint(path); }
+
+// A diverged run's checkpoint would decode garbage without a word.
+void check_finite(const std::string& path, const ParameterStore& params) {
+  if (const auto bad = first_non_finite(params))
+    throw FileError(fmt::format("[load] '{}': {}: the run that saved it diverged", path, describe(*bad)));
 }
 
 bool holds_language_model(const RunConfig& config) {
@@ -36,6 +43,7 @@ LoadedSeq2Seq load_seq2seq(const std::string& path, const std::string& expected_
   m.model = std::make_unique<Seq2SeqModel>(*m.task, m.config.model, m.config.seed, threads, m.config.label_smoothing);
   TrainingState state;
   load_checkpoint(path, m.model->parameters(), state);
+  check_finite(path, m.model->parameters());
   return m;
 }
 
@@ -48,6 +56,7 @@ LoadedLm load_lm(const std::string& path, int threads) {
   m.model = std::make_unique<LanguageModel>(*m.vocab, m.config.model, m.config.seed, threads, m.config.label_smoothing);
   TrainingState state;
   load_checkpoint(path, m.model->parameters(), state);
+  check_finite(path, m.model->parameters());
   return m;
 }
 

@@ -1,5 +1,6 @@
 #include "app/progress.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -7,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "engine/error.hpp"
+#include "io/regular_file.hpp"
 
 namespace attograd {
 
@@ -45,6 +47,9 @@ void ProgressBar::finish() {
 
 void MetricsWriter::open(const std::string& path, bool append) {
   if (path.empty()) return;
+  struct stat st {};  // a FIFO would block the open until a reader appears
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+    throw FileError(fmt::format("[metrics] '{}': not a regular file ({})", path, file_kind(st.st_mode)));
   out_.open(path, append ? std::ios::app : std::ios::trunc);
   if (!out_) throw FileError(fmt::format("[metrics] cannot open '{}' for writing", path));
   path_ = path;

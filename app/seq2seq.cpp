@@ -61,9 +61,9 @@ Seq2SeqModel::Seq2SeqModel(const Seq2SeqTask& task, const TransformerConfig& con
             transformer_decoder(config_, dg->memory_in, src_mask, dg->prefix, target_mask(dg->prefix, task_.pad()));
         dg->output = generator(hidden, config_.tgt_vocab);
         return dg;
-      }),
-      cross_graphs_([this](const ShapeKey& k) { return build_cross_graph(k); }),
-      step_graphs_([this](const ShapeKey& k) { return build_step_graph(k); }) {
+      }, kCachedDecoderGraphs),
+      cross_graphs_([this](const ShapeKey& k) { return build_cross_graph(k); }, kCachedDecoderGraphs),
+      step_graphs_([this](const ShapeKey& k) { return build_step_graph(k); }, kCachedDecoderGraphs) {
   // Build one small graph so every parameter exists right away (a
   // checkpoint can be loaded into the store before the first step).
   const TokenIds one{task_.bos()};

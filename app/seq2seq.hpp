@@ -79,6 +79,11 @@ class Seq2SeqModel {
   // Encodes the sources (padded into one batch) and starts decoding one row
   // per source, with the incremental decoder (cache) or the full prefix.
   std::unique_ptr<PrefixDecoder> start_decoding(const std::vector<TokenIds>& srcs, bool cache);
+  // Decoding builds one graph per output position (and source shape); the
+  // least recently used beyond this many are dropped, so a long decode's
+  // memory grows with its length, not with its square.
+  static constexpr std::size_t kCachedDecoderGraphs = 64;
+  std::size_t cached_step_graphs() const { return step_graphs_.size(); }
 
   // Attention weights of a teacher-forced pass over (src, tgt): one entry
   // per (kind, layer), each (H, T, S) — for the attention pictures.

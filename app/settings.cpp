@@ -153,6 +153,8 @@ const std::vector<Setting>& train_settings() {
      .help = "evaluate every N steps (0: every epoch)"},
     {.flag = "--check-numerics", .option = &O::check_numerics,
      .help = "stop at the first node producing NaN/Inf and name it"},
+    {.flag = "--on-nonfinite", .option = &O::on_nonfinite, .check = one_of({"stop", "skip"}),
+     .help = "a step whose loss is NaN or Inf: stop training (keeping the last finite checkpoint) or skip the step"},
     {.flag = "--quiet", .option = &O::quiet, .help = "no progress bar"},
     {.flag = "--save", .option = &O::save,
      .help = "write a checkpoint (safetensors) here at the end and after every evaluation"},

@@ -48,6 +48,7 @@ struct TrainOptions {
   int threads = 0;
   std::int64_t eval_every = 0;  // 0: at the end of every epoch (copy) or 10 evaluations
   bool check_numerics = false;
+  std::string on_nonfinite = "stop";  // a NaN/Inf loss: "stop" or "skip" the step (app/divergence_guard.hpp)
   bool quiet = false;
   std::string save, resume, metrics, plot;  // plot: .svg or .png of the curves at the end
   std::optional<std::string> data;          // lm: the text to train on (default: the GPL-3 text)

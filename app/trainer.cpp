@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cmath>
 #include <filesystem>
 #include <optional>
 #include <sstream>
@@ -12,6 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "app/distributed.hpp"
+#include "app/checkpoint_check.hpp"
+#include "app/divergence_guard.hpp"
 #include "app/progress.hpp"
 #include "app/resume.hpp"
 #include "app/run_config.hpp"
@@ -21,6 +24,7 @@
 #include "train/checkpoint.hpp"
 #include "engine/error.hpp"
 #include "train/optimizer.hpp"
+#include "train/optimizer_state.hpp"
 #include "profile/profiler.hpp"
 #include "train/lr_schedule.hpp"
 #include "viz/curves.hpp"
@@ -90,12 +94,17 @@ StepResult train_step(Trainee& trainee, Optimizer& optimizer, const LrSchedule& 
   StepResult r;
   r.loss = totals.loss;
   r.tokens = totals.tokens;
+  r.lr = learning_rate(schedule, step);
+  if (!std::isfinite(r.loss)) {  // a NaN/Inf update would poison every parameter
+    optimizer.set_step_count(step);
+    r.skipped = true;
+    return r;
+  }
   {
     std::optional<Profiler::Span> span;
     if (profiler) span.emplace(profiler->span("optimizer.step"));
     if (config.accumulate > 1) scale_grads(params, 1.0 / static_cast<double>(config.accumulate));
     if (config.clip > 0) clip_grad_norm(params, config.clip);
-    r.lr = learning_rate(schedule, step);
     optimizer.step(params, r.lr);
   }
   r.tokens_per_s = static_cast<double>(r.tokens) / std::max(1e-9, seconds_since(start));
@@ -106,6 +115,7 @@ namespace {
 
 // The configuration of the run; when resuming, the checkpoint's (app/resume.hpp).
 RunConfig run_config(const TrainOptions& options) {
+  if (!options.resume.empty()) check_checkpoint(options.resume);  // before anything is built from it
   const RunConfig config = resolve_config(options);
   return options.resume.empty() ? config : resumed_config(options, config);
 }
@@ -144,6 +154,7 @@ void print_summary(const TrainSummary& s, const TrainOptions& options) {
   if (s.exact_match) fmt::print("exact match (greedy decoding of held-out examples) {:.1f}%\n", 100 * *s.exact_match);
   const Demonstration& d = s.demonstration;
   fmt::print("{} {}\n{} {}\n", d.input_label, d.input, d.output_label, d.output);
+  if (s.skipped_steps > 0) fmt::print("skipped {} step(s) whose loss was NaN or Inf\n", s.skipped_steps);
   if (!options.save.empty()) fmt::print("checkpoint: {}\n", options.save);
 }
 
@@ -164,6 +175,7 @@ Setup set_up(const TrainOptions& options, bool root) {
   if (!options.resume.empty()) {
     TrainingState resumed;
     load_checkpoint(options.resume, s.trainee->parameters(), resumed);
+    check_optimizer_state(s.trainee->parameters(), *s.optimizer, resumed.step, options.resume);
     s.start_step = resumed.step;
     s.optimizer->set_step_count(resumed.step);
     if (root && config.lr_schedule == "cosine" && config.steps > config.schedule_steps)
@@ -208,26 +220,38 @@ TrainSummary train(const TrainOptions& all_ranks_options, Communicator& comm) {
   });
 
   TrainSummary summary;
+  DivergenceGuard guard(options.on_nonfinite, options.save);
   ProgressBar bar("train " + config.task, config.steps, options.quiet);
   const auto run_start = Clock::now();
   for (std::int64_t step = start_step + 1; step <= config.steps; ++step) {
     const StepResult r = train_step(*trainee, *optimizer, schedule, config, step, options.check_numerics, nullptr, &dp);
+    const bool skipped = guard.after_step(step, r.loss);  // the same on every rank: r.loss is the job's
     run_on_root(comm, [&] {
-      summary.final_train_loss = r.loss;
-      metrics.write(nlohmann::json{{"step", step}, {"loss", r.loss}, {"lr", r.lr}, {"tokens_per_s", r.tokens_per_s}}.dump());
+      if (skipped) {
+        metrics.write(nlohmann::json{{"step", step}, {"skipped", "the loss was NaN or Inf"}, {"lr", r.lr}}.dump());
+      } else {
+        summary.final_train_loss = r.loss;
+        metrics.write(nlohmann::json{{"step", step}, {"loss", r.loss}, {"lr", r.lr}, {"tokens_per_s", r.tokens_per_s}}.dump());
+      }
       bar.update(step, fmt::format("loss {:.4f}  lr {:.2e}  {:.0f} tok/s", r.loss, r.lr, r.tokens_per_s));
       if (step % config.eval_every != 0 && step != config.steps) return;
       summary.eval = trainee->evaluate();
+      guard.after_evaluation(step, summary.eval.loss);
       nlohmann::json record{{"step", step}, {"eval_loss", summary.eval.loss}, {"accuracy", summary.eval.accuracy}};
       if (step == config.steps && (summary.exact_match = trainee->exact_match())) record["exact_match"] = *summary.exact_match;
       metrics.write(record.dump());
-      if (!options.save.empty()) save(options.save, *trainee, config, *optimizer, schedule, step);
+      if (!options.save.empty()) {
+        guard.before_save(trainee->parameters(), step);
+        save(options.save, *trainee, config, *optimizer, schedule, step);
+        guard.saved(step);
+      }
     });
   }
   run_on_root(comm, [&] {
     bar.finish();
     summary.seconds = seconds_since(run_start);
     summary.steps = config.steps - start_step;
+    summary.skipped_steps = guard.skipped();
     summary.demonstration = trainee->demonstrate();
     print_summary(summary, options);
     if (!options.plot.empty()) draw_curves(options, metrics);

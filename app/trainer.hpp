@@ -22,6 +22,7 @@ struct TrainSummary {
   Demonstration demonstration;
   double seconds = 0;
   std::int64_t steps = 0;
+  std::int64_t skipped_steps = 0;  // steps whose loss was not finite (on_nonfinite = "skip")
 };
 
 // Runs the whole training described by `options`, printing progress to
@@ -42,6 +43,7 @@ class Profiler;
 struct StepResult {
   double loss = 0, lr = 0, tokens_per_s = 0;
   std::int64_t tokens = 0;
+  bool skipped = false;  // the loss was NaN or Inf: no update was applied
 };
 
 // The optimizer the configuration names, with its hyperparameters (sgd: beta1 is the momentum).
@@ -51,7 +53,8 @@ LrSchedule lr_schedule_for(const RunConfig& config);
 
 // One optimizer step `step` (counted from 1): zero_grad, `accumulate`
 // micro-batches forward + backward, clipping, the update at the schedule's
-// rate for `step`. With a profiler, its runs are observed and the update is
+// rate for `step` (none when the loss is not finite: the optimizer only
+// counts the step). With a profiler, its runs are observed and the update is
 // recorded as "optimizer.step". With `parallel` (dist/data_parallel.hpp),
 // this rank runs its share of the micro-batches and the step's gradient,
 // loss and tokens are the whole job's: the same bits as one process.

@@ -5,6 +5,7 @@
 #include "app/loaded_model.hpp"
 #include "app/tasks/registry.hpp"
 #include "cli/commands.hpp"
+#include "cli/validators.hpp"
 
 namespace attograd {
 namespace {
@@ -25,7 +26,9 @@ void add_decode_command(CLI::App& app) {
   cmd->add_option("--load", a->load, "checkpoint written by `attograd train --save`")->required()->check(CLI::ExistingFile);
   cmd->add_option("--input", *input, "the source, as the task writes it: \"1 2 3 4\" (copy), \"1234\" (numbers)")->required();
   cmd->add_option("--beam", options->beam, "beam size (1 = greedy)")->check(CLI::Range(1, 64));
-  cmd->add_option("--length-penalty", options->length_penalty, "GNMT length penalty alpha")->check(CLI::Range(0.0, 10.0));
+  cmd->add_option("--length-penalty", options->length_penalty, "GNMT length penalty alpha")
+      ->check(Finite)
+      ->check(CLI::Range(0.0, 10.0));
   cmd->add_option("--max-len", options->max_length, "most tokens to produce")->check(CLI::Range(1, 4096));
   cmd->add_option("--threads", a->threads, "worker threads (0 = all cores)")->check(CLI::Range(0, 1024));
   cmd->callback([a, input, options] {

@@ -8,6 +8,7 @@
 #include "app/loaded_model.hpp"
 #include "app/tasks/registry.hpp"
 #include "engine/error.hpp"
+#include "io/regular_file.hpp"
 
 namespace attograd {
 namespace {
@@ -24,6 +25,7 @@ struct EvalArgs {
 
 // FILE: one example per line, "source<TAB>target", tokens as the task writes them.
 std::vector<Example> read_examples(const Seq2SeqTask& task, const std::string& path) {
+  require_regular_file(path, "eval");
   std::ifstream in(path);
   if (!in) throw FileError(fmt::format("[eval] cannot read '{}'", path));
   std::vector<Example> examples;

@@ -5,6 +5,7 @@
 #include "cli/commands.hpp"
 #include "engine/plugin.hpp"
 #include "engine/registry.hpp"
+#include "io/regular_file.hpp"
 
 namespace attograd {
 
@@ -14,6 +15,7 @@ void add_ops_command(CLI::App& app) {
   cmd->add_option("--plugin", *plugins, "load an op plugin (shared library) first; repeatable");
   cmd->callback([plugins] {
     for (const std::string& path : *plugins) {
+      require_regular_file(path, "plugin");  // dlopen of a FIFO would block forever
       const PluginInfo info = load_plugin(path);
       fmt::print(stderr, "loaded {}: {} op(s)\n", path, info.ops.size());
     }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
+#include "cli/validators.hpp"
 #include "app/loaded_model.hpp"
 
 namespace attograd {
@@ -21,7 +22,7 @@ void add_sample_command(CLI::App& app) {
   cmd->add_option("--load", a->load, "checkpoint of the lm task")->required()->check(CLI::ExistingFile);
   cmd->add_option("--prompt", a->prompt, "text to continue");
   cmd->add_option("--length", a->length, "characters to generate")->check(CLI::Range(1, 100000));
-  cmd->add_option("--temperature", a->temperature, "sampling temperature (> 0)")->check(CLI::Range(1e-3, 100.0));
+  cmd->add_option("--temperature", a->temperature, "sampling temperature (> 0)")->check(Finite)->check(CLI::Range(1e-3, 100.0));
   cmd->add_option("--top-k", a->top_k, "sample among the k most likely characters (0 = all)")->check(CLI::Range(0, 1 << 20));
   cmd->add_option("--seed", a->seed, "sampling seed");
   cmd->add_option("--threads", a->threads, "worker threads (0 = all cores)")->check(CLI::Range(0, 1024));

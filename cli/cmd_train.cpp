@@ -7,6 +7,7 @@
 #include "app/tasks/registry.hpp"
 #include "app/trainer.hpp"
 #include "cli/commands.hpp"
+#include "cli/validators.hpp"
 
 namespace attograd {
 namespace {
@@ -21,7 +22,7 @@ template <class V> void add_check(CLI::Option& option, const FlagCheck& check) {
     if (check.range && std::is_integral_v<V>)
       option.check(CLI::Range(static_cast<int>(check.range->first), static_cast<int>(check.range->second)));
     else if (check.range)
-      option.check(CLI::Range(check.range->first, check.range->second));
+      option.check(Finite)->check(CLI::Range(check.range->first, check.range->second));
   }
   if (!check.one_of.empty()) option.check(CLI::IsMember(check.one_of));
   if (check.existing_file) option.check(CLI::ExistingFile);

@@ -37,7 +37,8 @@ double normal_at(std::uint64_t key, std::int64_t i) {
 }  // namespace
 
 void initialize(Tensor& t, const Init& init, std::uint64_t key) {
-  const auto [fan_in, fan_out] = fans(t.shape());
+  const auto fan = fans(t.shape());  // not a structured binding: clang 14 cannot capture one in a lambda
+  const auto fan_in = fan.first, fan_out = fan.second;
   visit_floating(t.dtype(), [&]<class T>(T) {
     T* p = t.data<T>();
     const std::int64_t n = t.numel();

@@ -2,10 +2,12 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <vector>
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +23,27 @@ std::string directory_of(const std::string& path) {
   return dir.empty() ? "." : dir;
 }
 
+// Removes "<path>.tmp-XXXXXX" files that a killed save left behind: those no
+// writer holds locked (a writer locks its temporary file until it is done;
+// the lock dies with the process) and older than a minute (the instant
+// between another writer's mkstemp and its flock).
+void remove_stale_temporaries(const std::string& path, const std::string& own) {
+  namespace fs = std::filesystem;
+  const std::string prefix = fs::path(path).filename().string() + ".tmp-";
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(directory_of(path), ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() != prefix.size() + 6 || name.compare(0, prefix.size(), prefix) != 0 || e.path() == fs::path(own))
+      continue;
+    struct stat st {};
+    if (::lstat(e.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode) || ::time(nullptr) - st.st_mtime < 60) continue;
+    const int fd = ::open(e.path().c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) ::unlink(e.path().c_str());
+    ::close(fd);
+  }
+}
+
 }  // namespace
 
 AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)) {
@@ -30,7 +53,9 @@ AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)) {
   fd_ = ::mkstemp(name.data());
   if (fd_ < 0) fail("cannot create a temporary file next to it");
   temp_path_ = name.data();
+  ::flock(fd_, LOCK_EX);  // held until close: tells remove_stale_temporaries this file is in use
   ::fchmod(fd_, 0644);  // mkstemp makes 0600; a checkpoint is an ordinary file
+  remove_stale_temporaries(path_, temp_path_);
 }
 
 AtomicFileWriter::~AtomicFileWriter() {

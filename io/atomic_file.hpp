@@ -5,7 +5,10 @@
 // system, so rename is atomic); commit() fsyncs it, renames it over the
 // target and fsyncs the directory so the rename itself is durable. Without
 // commit() (an exception, a crash) the target is untouched and the
-// destructor removes the temporary file.
+// destructor removes the temporary file. A save also removes the temporary
+// files of earlier saves to the same path that were killed (kill -9, power
+// loss) and so never cleaned up: those older than a minute that no live
+// writer holds locked.
 //
 //   AtomicFileWriter out("run/checkpoint.safetensors");
 //   out.write(header.data(), header.size());

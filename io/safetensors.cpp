@@ -5,8 +5,9 @@
 //
 // nlohmann::json alone is not enough for untrusted input: it keeps the last
 // of duplicate keys silently, and a negative number read as unsigned becomes
-// 2^64 - 1. Duplicates are caught with a parser callback; numbers are
-// accepted only if the parser itself classified them as unsigned integers.
+// 2^64 - 1. Duplicates are caught by a SAX handler that builds the DOM
+// (io/safetensors_header.cpp); numbers are accepted only if the parser
+// itself classified them as unsigned integers.
 #include "io/safetensors.hpp"
 
 #include <algorithm>
@@ -67,6 +68,10 @@ Tensor narrow_i64(const std::string& path, const HeaderEntry& e, const std::vect
   return t;
 }
 
+DType loaded_dtype(const HeaderEntry& e) {
+  return e.dtype == "F32" ? DType::f32 : e.dtype == "F64" ? DType::f64 : DType::i32;  // I32, and I64 narrowed
+}
+
 Tensor read_tensor(const InputFile& file, std::uint64_t data_start, const HeaderEntry& e) {
   const std::uint64_t size = e.end - e.begin;
   if (e.dtype == "I64") {
@@ -74,8 +79,7 @@ Tensor read_tensor(const InputFile& file, std::uint64_t data_start, const Header
     file.read_at(data_start + e.begin, values.data(), size);
     return narrow_i64(file.path(), e, values);
   }
-  const DType dtype = e.dtype == "F32" ? DType::f32 : e.dtype == "F64" ? DType::f64 : DType::i32;
-  Tensor t = Tensor::empty(dtype, e.shape);
+  Tensor t = Tensor::empty(loaded_dtype(e), e.shape);
   file.read_at(data_start + e.begin, t.raw(), size);
   return t;
 }
@@ -97,6 +101,16 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors, cons
   out.write(header.data(), header.size());
   for (const auto& [name, t] : tensors) out.write(t.raw(), t.nbytes());
   out.commit();
+}
+
+SafetensorsHeader read_safetensors_header(const std::string& path) {
+  const InputFile file(path);
+  ParsedHeader header = read_header(file);
+  SafetensorsHeader result;
+  result.metadata = std::move(header.metadata);
+  for (HeaderEntry& e : header.entries)
+    result.tensors.push_back({std::move(e.name), loaded_dtype(e), std::move(e.shape)});
+  return result;
 }
 
 SafetensorsFile load_safetensors(const std::string& path) {

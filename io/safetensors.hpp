@@ -9,7 +9,8 @@
 //              row-major, back to back with no gap or overlap
 //
 // Files are untrusted input. load_safetensors validates the whole header
-// (JSON syntax, duplicate keys, types, dtypes, every offset against the file
+// (JSON syntax, duplicate keys, at most 100,000 entries and 16 levels of
+// nesting, types, dtypes, every offset against the file
 // size and against dtype * shape, overlaps and gaps) before it reads any
 // tensor data, and refuses a bad file with a FileError naming the file and
 // the problem. It never reads outside the file.
@@ -48,5 +49,18 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors, cons
 // out of the i32 range: token ids saved by PyTorch). Other dtypes of the
 // format (F16, BF16, U8, ...) are refused as unsupported, others as unknown.
 SafetensorsFile load_safetensors(const std::string& path);
+
+// The header alone, validated as load_safetensors validates it, without
+// reading any tensor data: what a caller checks before allocating anything.
+struct TensorInfo {
+  std::string name;
+  DType dtype;  // as load_safetensors returns it (I64 -> i32)
+  Shape shape;
+};
+struct SafetensorsHeader {
+  std::vector<TensorInfo> tensors;  // in data-section order
+  Metadata metadata;
+};
+SafetensorsHeader read_safetensors_header(const std::string& path);
 
 }  // namespace attograd

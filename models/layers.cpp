@@ -2,6 +2,9 @@
 
 #include <cmath>
 
+#include <fmt/format.h>
+
+#include "engine/error.hpp"
 #include "engine/leaves.hpp"
 #include "engine/parameters.hpp"
 #include "ops/activations.hpp"
@@ -49,6 +52,10 @@ Expr token_embedding(Expr ids, std::int64_t vocab, std::int64_t d_model) {
 }
 
 Expr positional_encoding(Graph& g, std::int64_t length, std::int64_t d_model, std::int64_t first) {
+  if (first < 0 || length < 0 || first + length > kMaxPositions)
+    throw ShapeError(fmt::format("[positional_encoding] positions {}..{} run past the model's last position {} "
+                                 "(positional encodings end at kMaxPositions = {})",
+                                 first, first + length - 1, kMaxPositions - 1, kMaxPositions));
   Tensor pe = Tensor::empty(g.dtype(), {1, length, d_model});
   visit_floating(g.dtype(), [&]<class T>(T) {
     T* p = pe.data<T>();

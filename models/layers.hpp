@@ -31,7 +31,10 @@ Expr token_embedding(Expr ids, std::int64_t vocab, std::int64_t d_model);
 // The sinusoidal positional encoding of "Attention Is All You Need" as a
 // constant (1, T, D): PE[t, 2i] = sin(t / 10000^(2i/D)), PE[t, 2i+1] = cos(...),
 // for positions t = first .. first + T - 1 (an incremental decoder's step
-// at position t takes positional_encoding(g, 1, D, t)).
+// at position t takes positional_encoding(g, 1, D, t)). Positions end at
+// kMaxPositions - 1: attention over more is quadratic in memory (a (T, T)
+// score matrix per head), so longer sequences are refused with a ShapeError.
+constexpr std::int64_t kMaxPositions = 1024;
 Expr positional_encoding(Graph& g, std::int64_t length, std::int64_t d_model, std::int64_t first = 0);
 
 }  // namespace attograd

@@ -51,6 +51,9 @@ class Optimizer {
   std::int64_t step_count() const { return steps_; }
   void set_step_count(std::int64_t steps);
 
+  // The state slots it keeps per trainable parameter ("exp_avg", ...; none for plain SGD).
+  std::vector<std::string> state_slots() const { return slots(); }
+
  protected:
   // State slots this optimizer keeps per parameter ("exp_avg", ...).
   virtual std::vector<std::string> slots() const = 0;

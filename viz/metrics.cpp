@@ -17,11 +17,15 @@ bool is_blank(const std::string& line) {
   return line.find_first_not_of(" \t\r\n") == std::string::npos;
 }
 
-// The numeric value of `key`, nothing if absent or null; throws the message
-// (without location) if the value is of another type or not finite.
+// The numeric value of `key`, nothing if absent; throws the message
+// (without location) if the value is null (how JSON writers store NaN and
+// Inf: the run diverged there) or of another type.
 std::optional<double> number_field(const nlohmann::json& object, const char* key) {
   auto it = object.find(key);
-  if (it == object.end() || it->is_null()) return std::nullopt;
+  if (it == object.end()) return std::nullopt;
+  if (it->is_null())
+    throw std::invalid_argument(fmt::format("\"{}\" is null, a value that was not finite (NaN or Inf: the run "
+                                            "diverged here); plot draws only finite values", key));
   if (!it->is_number())
     throw std::invalid_argument(fmt::format("\"{}\" must be a number, got {}", key, it->dump()));
   return it->get<double>();
@@ -34,6 +38,8 @@ MetricRecord parse_record(const std::string& line) {
   MetricRecord r;
   std::optional<double> step = number_field(object, "step");
   if (!step) throw std::invalid_argument("missing \"step\"");
+  if (!(*step >= 0 && *step <= 9007199254740992.0))  // 2^53: every step count is exact below it
+    throw std::invalid_argument(fmt::format("\"step\" must be a count between 0 and 2^53, got {}", *step));
   r.step = *step;
   r.loss = number_field(object, "loss");
   r.lr = number_field(object, "lr");
@@ -62,6 +68,10 @@ MetricsRun parse_metrics(std::istream& in, const std::string& name, const std::s
 }
 
 MetricsRun read_metrics(const std::filesystem::path& path) {
+  std::error_code ec;  // status() never opens the file: a FIFO must not block the read
+  const auto type = std::filesystem::status(path, ec).type();
+  if (!ec && type != std::filesystem::file_type::regular && type != std::filesystem::file_type::directory)
+    throw FileError(fmt::format("[metrics] '{}': not a regular file", path.string()));
   std::ifstream in(path);
   if (!in || std::filesystem::is_directory(path))
     throw FileError(fmt::format("[metrics] cannot open {}: no such readable file", path.string()));

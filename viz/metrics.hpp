@@ -1,8 +1,10 @@
 // Reading the metrics files that training writes: JSON lines, one object per
 // line. Training records carry "step", "loss", "lr", "tokens_per_s";
 // evaluation records carry "step", "eval_loss", "accuracy". Every field but
-// "step" is optional, unknown keys are ignored, a null value counts as absent
-// (nlohmann writes NaN as null), blank lines are skipped.
+// "step" is optional, unknown keys are ignored, blank lines are skipped. A
+// null value is refused: nlohmann writes NaN and Inf as null, and a curve
+// that silently lost its diverged points would mislead (since issue 18,
+// training stops or skips the step instead of writing one).
 //
 //   {"step": 100, "loss": 4.21, "lr": 0.0003, "tokens_per_s": 5120.5}
 //   {"step": 100, "eval_loss": 4.40, "accuracy": 0.31}
@@ -37,7 +39,7 @@ struct MetricsRun {
 // Reads `path`. Throws FileError "[metrics] cannot open <path>" for a missing
 // or unreadable file, and "[metrics] <path>:<line>: <what is wrong>" for a
 // line that is not a JSON object, lacks a numeric "step", or has a known key
-// whose value is not a number.
+// whose value is not a number (null included).
 MetricsRun read_metrics(const std::filesystem::path& path);
 
 // The same from a stream; `source` names it in error messages.

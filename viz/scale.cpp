@@ -26,7 +26,10 @@ struct Step {
 
 Step nice_step(double range, int target) {
   double raw = range / std::max(target, 1);
-  int exponent = static_cast<int>(std::floor(std::log10(raw)));
+  // A range of 0, Inf or NaN (values near +-1e308 in a hostile file) has no
+  // decade: converting its log to int would be undefined behaviour.
+  const double decade = std::floor(std::log10(raw));
+  const int exponent = std::isfinite(decade) ? static_cast<int>(std::clamp(decade, -300.0, 300.0)) : 0;
   double residual = raw / std::pow(10.0, exponent);
   double factor = residual >= 7.07 ? 10 : residual >= 3.16 ? 5 : residual >= 1.41 ? 2 : 1;
   return {factor, exponent};

@@ -28,7 +28,7 @@ TEST_CASE("metrics lines give training and evaluation records, ignoring unknown 
       "{\"step\": 1, \"loss\": 5.5, \"lr\": 0.0001, \"tokens_per_s\": 900, \"epoch\": 0, \"note\": \"x\"}\n"
       "\n"
       "{\"step\": 2, \"eval_loss\": 5.0, \"accuracy\": 0.25}\r\n"
-      "{\"step\": 3, \"loss\": null}\n");
+      "{\"step\": 3, \"skipped\": \"loss nan\", \"lr\": 0.0001}\n");
   MetricsRun run = parse_metrics(in, "base", "base.jsonl");
   CHECK(run.name == "base");
   REQUIRE(run.records.size() == 3);
@@ -40,7 +40,13 @@ TEST_CASE("metrics lines give training and evaluation records, ignoring unknown 
   CHECK(run.records[1].eval_loss == 5.0);
   CHECK(run.records[1].accuracy == 0.25);
   CHECK_FALSE(run.records[1].loss.has_value());
-  CHECK_FALSE(run.records[2].loss.has_value());  // null counts as absent
+  CHECK_FALSE(run.records[2].loss.has_value());  // a skipped step has no loss
+}
+
+TEST_CASE("a null value (NaN or Inf written by JSON) is refused, not drawn as a gap") {
+  const std::string message = parse_error("{\"step\": 1, \"loss\": 2}\n{\"step\": 2, \"loss\": null}\n");
+  CHECK(message.find("[metrics] runs/run.jsonl:2: \"loss\" is null, a value that was not finite") == 0);
+  CHECK(parse_error("{\"step\": 1, \"eval_loss\": null}\n").find("\"eval_loss\" is null") != std::string::npos);
 }
 
 TEST_CASE("a malformed metrics line gives an error naming the file and the line") {
