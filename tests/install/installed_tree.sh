@@ -14,7 +14,7 @@ shift 6
 install_build "$build" "$prefix" "$libdir"
 check_relocatable_pc "$build"
 case $includedir in /*) inc=$work/destdir$includedir/attograd ;; *) inc=$root/$includedir/attograd ;; esac
-layers="engine profile io train ops models"
+layers="engine profile io train ops models dist"
 
 # Headers: source tree = installed + private, installed ones include no private one.
 src_real=$(realpath "$src")
