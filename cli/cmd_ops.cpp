@@ -11,7 +11,8 @@ namespace attograd {
 
 void add_ops_command(CLI::App& app) {
   auto plugins = std::make_shared<std::vector<std::string>>();
-  CLI::App* cmd = app.add_subcommand("ops", "list the registered ops (built-in, and plugins given with --plugin)");
+  CLI::App* cmd = app.add_subcommand(
+      "ops", "list the registered ops (built-in, and plugins given with --plugin); 'bf16': has bf16 product kernels");
   cmd->add_option("--plugin", *plugins, "load an op plugin (shared library) first; repeatable");
   cmd->callback([plugins] {
     for (const std::string& path : *plugins) {
@@ -22,7 +23,8 @@ void add_ops_command(CLI::App& app) {
     const OpRegistry& r = default_registry();
     for (const std::string& name : r.names()) {
       const OpSchema& s = r.schema(name);
-      fmt::print("{:<18} {}{}\n", name, s.summary, s.origin == "builtin" ? "" : fmt::format("  [{}]", s.origin));
+      fmt::print("{:<18} {:<5} {}{}\n", name, s.bf16_kernel ? "bf16" : "", s.summary,
+                 s.origin == "builtin" ? "" : fmt::format("  [{}]", s.origin));
     }
   });
 }

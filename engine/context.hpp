@@ -8,6 +8,7 @@
 
 #include "engine/graph.hpp"
 #include "engine/parallel.hpp"
+#include "engine/precision.hpp"
 
 namespace attograd {
 
@@ -18,6 +19,7 @@ struct RunSettings {
   bool training = false;    // dropout active, etc.
   std::uint64_t seed = 0;   // keys counter-based randomness
   std::uint64_t step = 0;   // training step: dropout masks differ per step
+  Precision precision = Precision::f32;  // bf16: products in mixed precision (engine/precision.hpp)
 };
 
 class OpContext {
@@ -59,6 +61,19 @@ class OpContext {
   bool training() const { return w_.settings->training; }
   std::uint64_t seed() const { return w_.settings->seed; }
   std::uint64_t step() const { return w_.settings->step; }
+
+  // The precision this node's products run in: the run's for f32 values,
+  // f32 (that is, exact in their own dtype) for any other `values` dtype.
+  // An op with bf16 kernels asks once per phase and computes as told; the
+  // answer is recorded and reported to the observer (NodeEvent::precision),
+  // so a profile shows what each node really ran in.
+  Precision products_in(DType values) const {
+    const Precision p = values == DType::f32 ? w_.settings->precision : Precision::f32;
+    if (p != Precision::f32) ran_in_ = p;
+    return p;
+  }
+  // The reduced precision a product of this node ran in, else f32.
+  Precision ran_in() const { return ran_in_; }
   NodeId node_id() const { return w_.node; }
   const std::string& label() const { return w_.graph->node(w_.node).label; }
   const Graph& graph() const { return *w_.graph; }
@@ -74,6 +89,7 @@ class OpContext {
 
  private:
   Wiring w_;
+  mutable Precision ran_in_ = Precision::f32;
 };
 
 }  // namespace attograd

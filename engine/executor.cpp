@@ -126,11 +126,13 @@ void forward_node(Executor::State& s, const Parallel& parallel, NodeId id, int w
   const Node& node = graph.node(id);
   ExecutionObserver* observer = s.options.observer;
   const std::int64_t start = observer ? now_ns() : 0;
+  Precision ran_in = Precision::f32;
   try {
     OpContext::Wiring w = s.context_for(id, parallel);
     if (auto it = s.feeds->find(id); it != s.feeds->end()) w.fed = &it->second;
     OpContext ctx(std::move(w));
     Tensor out = node.op->forward(ctx);
+    ran_in = ctx.ran_in();
     if (!out.defined() || out.dtype() != node.type.dtype || out.shape() != node.type.shape)
       throw Error(fmt::format("[{}] forward returned {}{}, but the node's type is {}", node.op->name(),
                               out.defined() ? dtype_name(out.dtype()) : "nothing", to_string(out.shape()),
@@ -142,7 +144,8 @@ void forward_node(Executor::State& s, const Parallel& parallel, NodeId id, int w
     rethrow_for_node(graph, id, Phase::forward);
   }
   if (observer)
-    observer->on_node({id, Phase::forward, worker, start, now_ns(), static_cast<std::int64_t>(s.values[id].nbytes())});
+    observer->on_node(
+        {id, Phase::forward, worker, start, now_ns(), static_cast<std::int64_t>(s.values[id].nbytes()), ran_in});
   for (NodeId in : node.inputs)
     if (s.uses_left[in].fetch_sub(1, std::memory_order_acq_rel) == 1 && !s.keep[in]) s.values[in] = Tensor();
   for (auto [c, slot] : s.consumers[id])

@@ -48,6 +48,7 @@ struct NodeEvent {
   std::int64_t start_ns;    // std::chrono::steady_clock, nanoseconds since its epoch
   std::int64_t end_ns;
   std::int64_t bytes_out;   // bytes of the value (forward) or gradients (backward) produced
+  Precision precision = Precision::f32;  // bf16: its products ran in bf16 (OpContext::products_in)
 };
 
 // One forward or backward pass, announced before its first node and after its last.

@@ -95,6 +95,7 @@ void backward_node(Executor::State& s, BackwardPlan& plan, const Parallel& paral
   ExecutionObserver* observer = s.options.observer;
   const std::int64_t start = observer ? now_ns() : 0;
   std::int64_t bytes_out = 0;
+  Precision ran_in = Precision::f32;
   try {
     Tensor grad = id == plan.output ? plan.seed : sum_gradient_parts(s.grad_parts[id], parallel);
     if (!grad.defined()) grad = Tensor::zeros(node.type.dtype, node.type.shape);
@@ -108,6 +109,7 @@ void backward_node(Executor::State& s, BackwardPlan& plan, const Parallel& paral
     for (std::size_t slot = 0; slot < node.inputs.size(); ++slot) w.needs_grad.push_back(plan.live_edge(graph, id, slot));
     OpContext ctx(std::move(w));
     std::vector<Tensor> grads = node.op->backward(ctx);
+    ran_in = ctx.ran_in();
     if (grads.size() != node.inputs.size())
       throw Error(fmt::format("[{}] backward returned {} gradients for {} inputs", node.op->name(), grads.size(),
                               node.inputs.size()));
@@ -127,7 +129,7 @@ void backward_node(Executor::State& s, BackwardPlan& plan, const Parallel& paral
   } catch (...) {
     rethrow_for_node(graph, id, Phase::backward);
   }
-  if (observer) observer->on_node({id, Phase::backward, worker, start, now_ns(), bytes_out});
+  if (observer) observer->on_node({id, Phase::backward, worker, start, now_ns(), bytes_out, ran_in});
   for (NodeId in : node.inputs)
     if (plan.active[in] && s.pending[in].fetch_sub(1, std::memory_order_acq_rel) == 1) spawn(in);
 }

@@ -74,6 +74,7 @@ struct OpSchema {
   std::vector<OpSample> samples;
   std::vector<OpShapeErrorSample> shape_errors;
   std::string origin = "builtin";  // or the plugin's path
+  bool bf16_kernel = false;     // computes its products in bf16 when the run asks (engine/precision.hpp)
 };
 
 class OpRegistry {

@@ -10,6 +10,10 @@
 // any thread count. Op::cost reports the GEMM flops only (2*M*N*K forward,
 // twice that backward), as matmul does, so a model's GEMM flops add up the
 // same with either.
+//
+// When the run asks for bf16 (RunSettings::precision, f32 values only) the
+// three products run on attograd's own GEMM (ops/gemm/) with bf16 operands
+// and f32 accumulation; y, dx, dw and db stay f32 (db is an f32 sum).
 #pragma once
 
 #include "engine/graph.hpp"

@@ -1,7 +1,8 @@
-// matmul on OpenBLAS through ops/gemm.hpp.
+// matmul on OpenBLAS through ops/gemm.hpp; in bf16 on ops/gemm/ (matmul_bf16.cpp).
 #include "ops/matmul.hpp"
 
 #include <algorithm>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -10,47 +11,24 @@
 #include "engine/op_samples.hpp"
 #include "engine/registry.hpp"
 #include "ops/gemm.hpp"
+#include "ops/matmul_operand.hpp"
 
 namespace attograd {
 namespace {
 
-// One factor of a batched product: a stack of row-major matrices of
-// rows x cols, used as X or (trans) X^T; `strides` step through the stack
-// along the product's batch axes (0 on a broadcast axis).
-template <class T>
-struct Operand {
-  const T* data;
-  std::int64_t rows, cols;
-  bool trans;
-  Shape strides;
-  std::int64_t op_rows() const { return trans ? cols : rows; }
-  std::int64_t op_cols() const { return trans ? rows : cols; }
-};
-
-template <class T>
-Operand<T> operand(const Tensor& t, bool trans, const Shape& batch) {
-  const Shape& s = t.shape();
-  const std::int64_t rows = s[s.size() - 2], cols = s[s.size() - 1];
-  Shape strides = broadcast_strides(Shape(s.begin(), s.end() - 2), batch);
-  for (auto& v : strides) v *= rows * cols;
-  return {t.data<T>(), rows, cols, trans, std::move(strides)};
-}
-
-// Offset of batch entry `index` (row-major over `batch`) in an operand.
-std::int64_t batch_offset(std::int64_t index, const Shape& batch, const Shape& strides) {
-  std::int64_t offset = 0;
-  for (std::size_t d = batch.size(); d-- > 0;) {
-    offset += (index % batch[d]) * strides[d];
-    index /= batch[d];
-  }
-  return offset;
-}
+using matmul_detail::batch_offset;
+using matmul_detail::Operand;
+using matmul_detail::operand;
 
 // out (batch..., M, N) = op(x) @ op(y) for every batch entry, one GEMM per
 // block of row_block() rows. Row block [r0, r0+rows) of op(x) starts at row r0
-// of X, or column r0 of X when transposed: no copy either way.
+// of X, or column r0 of X when transposed: no copy either way. In bf16 (f32
+// values only) the products run on attograd's own GEMM instead.
 template <class T>
-void batched_gemm(const OpContext& ctx, const Operand<T>& x, const Operand<T>& y, T* out, const Shape& batch) {
+void batched_gemm(const OpContext& ctx, const Operand<T>& x, const Operand<T>& y, T* out, const Shape& batch,
+                  Precision precision) {
+  if constexpr (std::is_same_v<T, float>)
+    if (precision == Precision::bf16) return matmul_detail::batched_gemm_bf16(ctx.parallel(), x, y, out, batch);
   const std::int64_t m = x.op_rows(), k = x.op_cols(), n = y.op_cols(), count = numel(batch);
   if (count == 0 || m == 0 || n == 0) return;
   if (k == 0) {
@@ -99,8 +77,10 @@ class MatmulOp final : public Op {
   Tensor forward(OpContext& c) const override {
     const Folded f = folded(c.input(0), c.input(1));
     Tensor out = c.allocate_output();
+    const Precision precision = c.products_in(out.dtype());
     visit_floating(out.dtype(), [&]<class T>(T) {
-      batched_gemm<T>(c, operand<T>(f.a, ta_, f.batch), operand<T>(f.b, tb_, f.batch), out.data<T>(), f.batch);
+      batched_gemm<T>(c, operand<T>(f.a, ta_, f.batch), operand<T>(f.b, tb_, f.batch), out.data<T>(), f.batch,
+                      precision);
     });
     return out;
   }
@@ -116,13 +96,15 @@ class MatmulOp final : public Op {
     const Shape& batch = f.batch;
     const Tensor g = c.grad_output().reshaped(product_shape(f.a, f.b, batch));
     Tensor ga, gb;
+    const Precision precision = c.products_in(g.dtype());
     visit_floating(g.dtype(), [&]<class T>(T) {
       const Operand<T> og = operand<T>(g, false, batch), oa = operand<T>(f.a, ta_, batch),
                        ob = operand<T>(f.b, tb_, batch);
-      if (c.needs_grad(0))
-        ga = ta_ ? product<T>(c, ob, transposed(og), batch) : product<T>(c, og, transposed(ob), batch);
-      if (c.needs_grad(1))
-        gb = tb_ ? product<T>(c, transposed(og), oa, batch) : product<T>(c, transposed(oa), og, batch);
+      const auto product = [&](const Operand<T>& x, const Operand<T>& y) {
+        return product_of(c, x, y, batch, precision);
+      };
+      if (c.needs_grad(0)) ga = ta_ ? product(ob, transposed(og)) : product(og, transposed(ob));
+      if (c.needs_grad(1)) gb = tb_ ? product(transposed(og), oa) : product(transposed(oa), og);
     });
     if (f.was_folded) {  // same element counts: back to the inputs' shapes
       if (ga.defined()) ga = ga.reshaped(c.input(0).shape());
@@ -182,11 +164,12 @@ class MatmulOp final : public Op {
   }
   // A new tensor (batch..., op_rows(x), op_cols(y)) holding op(x) @ op(y).
   template <class T>
-  static Tensor product(const OpContext& c, const Operand<T>& x, const Operand<T>& y, const Shape& batch) {
+  static Tensor product_of(const OpContext& c, const Operand<T>& x, const Operand<T>& y, const Shape& batch,
+                           Precision precision) {
     Shape s = batch;
     s.insert(s.end(), {x.op_rows(), y.op_cols()});
     Tensor out = Tensor::empty(dtype_of<T>(), s);
-    batched_gemm<T>(c, x, y, out.data<T>(), batch);
+    batched_gemm<T>(c, x, y, out.data<T>(), batch, precision);
     return out;
   }
 
@@ -237,15 +220,17 @@ Expr matmul(Expr a, Expr b, bool transpose_a, bool transpose_b) {
 
 void register_matmul_ops(OpRegistry& r) {
   using namespace samples;
-  r.add({"matmul",
-         "a (..., M, K) @ b (..., K, N) -> (..., M, N), batch dims broadcast (transpose_a, transpose_b)",
-         [](const Attributes& a) -> OpPtr {
-           return std::make_shared<MatmulOp>(a.get_int("matmul", "transpose_a", 0) != 0,
-                                             a.get_int("matmul", "transpose_b", 0) != 0);
-         },
-         matmul_samples(),
-         {shape_error({f64({2, 3}), f64({4, 5})}), shape_error({f64({3}), f64({3, 4})}),
-          shape_error({f64({2, 3, 4}), f64({3, 4, 5})})}});
+  OpSchema schema{"matmul",
+                  "a (..., M, K) @ b (..., K, N) -> (..., M, N), batch dims broadcast (transpose_a, transpose_b)",
+                  [](const Attributes& a) -> OpPtr {
+                    return std::make_shared<MatmulOp>(a.get_int("matmul", "transpose_a", 0) != 0,
+                                                      a.get_int("matmul", "transpose_b", 0) != 0);
+                  },
+                  matmul_samples(),
+                  {shape_error({f64({2, 3}), f64({4, 5})}), shape_error({f64({3}), f64({3, 4})}),
+                   shape_error({f64({2, 3, 4}), f64({3, 4, 5})})}};
+  schema.bf16_kernel = true;
+  r.add(std::move(schema));
 }
 
 }  // namespace attograd

@@ -15,6 +15,10 @@
 // transposes folded into the flags; broadcast batch dims of a gradient are
 // summed. Results are bit-identical for any thread count: OpenBLAS runs on one
 // thread and the work is split into fixed blocks of rows.
+//
+// When the run asks for bf16 (RunSettings::precision, f32 values only) every
+// product, forward and backward, runs on attograd's own GEMM (ops/gemm/)
+// with bf16 operands and f32 accumulation; values and gradients stay f32.
 #pragma once
 
 #include "engine/graph.hpp"

@@ -62,9 +62,10 @@ std::string node_event(const Profile& p, const NodeRecord& r, CostCache& costs) 
   const bool fwd = r.phase == Phase::forward;
   const std::string detail = node.op->describe();
   const std::string args = fmt::format(
-      R"("scope": "{}", "node": {}, "step": {}, "shape": "{}", "flops": {}, "bytes_out": {}{})", escape_json(node.label),
-      r.node, p.steps[static_cast<std::size_t>(r.step)].index, escape_json(to_string(node.type)),
-      fwd ? c.forward_flops : c.backward_flops, r.bytes_out,
+      R"("scope": "{}", "node": {}, "step": {}, "shape": "{}", "precision": "{}", "flops": {}, "bytes_out": {}{})",
+      escape_json(node.label), r.node, p.steps[static_cast<std::size_t>(r.step)].index,
+      escape_json(to_string(node.type)), precision_name(r.precision), fwd ? c.forward_flops : c.backward_flops,
+      r.bytes_out,
       detail.empty() ? std::string() : fmt::format(R"(, "attributes": "{}")", escape_json(detail)));
   return complete_event(node.op->name(), phase_name(r.phase), r.start_ns, r.end_ns, r.worker, args);
 }

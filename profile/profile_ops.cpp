@@ -1,6 +1,7 @@
 // The per-op table and the per-scope roll-up.
 #include <algorithm>
 #include <map>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -29,25 +30,26 @@ void add_call(OpStats& row, std::int64_t ns) {
 
 std::vector<OpStats> op_table(const Profile& p) {
   CostCache costs;
-  std::map<std::pair<std::string, std::string>, OpStats> rows;
+  std::map<std::tuple<std::string, std::string, std::string>, OpStats> rows;
   for (const NodeRecord& r : p.nodes) {
     const Graph& g = *p.steps[static_cast<std::size_t>(r.step)].graph;
     const Node& node = g.node(r.node);
     const Cost& c = costs.of(g)[static_cast<std::size_t>(r.node)];
     const bool fwd = r.phase == Phase::forward;
-    OpStats& row = rows[{node.op->name(), phase_name(r.phase)}];
+    OpStats& row = rows[{node.op->name(), phase_name(r.phase), precision_name(r.precision)}];
     add_call(row, r.duration_ns());
     row.flops += fwd ? c.forward_flops : c.backward_flops;
     row.bytes_moved += fwd ? c.forward_bytes : c.backward_bytes;
     row.bytes_out += r.bytes_out;
   }
-  for (const SpanRecord& s : p.spans) add_call(rows[{s.name, "span"}], s.end_ns - s.start_ns);
+  for (const SpanRecord& s : p.spans) add_call(rows[{s.name, "span", ""}], s.end_ns - s.start_ns);
 
   const double wall = static_cast<double>(recorded_wall_ns(p));
   std::vector<OpStats> out;
   for (auto& [key, row] : rows) {
-    row.op = key.first;
-    row.phase = key.second;
+    row.op = std::get<0>(key);
+    row.phase = std::get<1>(key);
+    row.precision = std::get<2>(key);
     row.share = wall > 0 ? static_cast<double>(row.total_ns) / wall : 0;
     out.push_back(std::move(row));
   }
@@ -59,13 +61,13 @@ std::string format_op_table(const std::vector<OpStats>& rows, std::size_t max_ro
   std::vector<std::vector<std::string>> cells;
   for (std::size_t i = 0; i < rows.size() && i < max_rows; ++i) {
     const OpStats& r = rows[i];
-    cells.push_back({r.op, r.phase, std::to_string(r.calls), format_ns(static_cast<double>(r.total_ns)),
+    cells.push_back({r.op, r.phase, r.precision, std::to_string(r.calls), format_ns(static_cast<double>(r.total_ns)),
                      format_ns(r.mean_ns()), format_ns(static_cast<double>(r.max_ns)), format_percent(r.share),
                      format_count(r.flops), fmt::format("{:.2f}", r.gflops_per_s()), format_bytes(r.bytes_moved),
                      format_bytes(static_cast<double>(r.bytes_out))});
   }
   std::string out = render_table(
-      {"op", "phase", "calls", "total", "mean", "max", "share", "flops", "GFLOP/s", "moved", "produced"}, cells);
+      {"op", "phase", "precision", "calls", "total", "mean", "max", "share", "flops", "GFLOP/s", "moved", "produced"}, cells);
   if (rows.size() > max_rows) out += fmt::format("({} more rows)\n", rows.size() - max_rows);
   return out;
 }

@@ -1,6 +1,6 @@
 // Reports over a Profile, each as plain data and as a text table:
 //
-//   op_table           per op and phase: calls, time, share, FLOPs, GFLOP/s, bytes
+//   op_table           per op, phase and precision: calls, time, share, FLOPs, GFLOP/s, bytes
 //   scope_rollup       time per scope prefix of the node labels
 //   memory_report      bytes per node, the peak of a step and what is alive then
 //   parallelism_report critical path vs wall time, concurrency, idle workers
@@ -22,10 +22,12 @@ namespace attograd {
 
 // --- per op -------------------------------------------------------------------
 
-// One row per (op name, phase), plus one per span name (phase "span").
+// One row per (op name, phase, precision), plus one per span name (phase
+// "span"): a product op run in bf16 has rows of its own.
 struct OpStats {
   std::string op;
   std::string phase;          // "forward", "backward" or "span"
+  std::string precision;      // "f32", "bf16" (products run in bf16), "" for spans
   std::int64_t calls = 0;
   std::int64_t total_ns = 0;
   std::int64_t max_ns = 0;

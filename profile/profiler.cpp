@@ -95,7 +95,8 @@ void Profiler::on_run_end(const RunInfo& run) {
 void Profiler::on_node(const NodeEvent& e) {
   if (!recording_) return;
   const NodeRecord r{e.node,         e.phase,      e.worker, static_cast<std::int32_t>(steps_.size() - 1),
-                     e.start_ns - epoch_ns_, e.end_ns - epoch_ns_, e.bytes_out, tensor_bytes_live()};
+                     e.start_ns - epoch_ns_, e.end_ns - epoch_ns_, e.bytes_out, tensor_bytes_live(),
+                     e.precision};
   if (e.worker >= 0 && static_cast<std::size_t>(e.worker) < lanes_.size()) {
     lanes_[static_cast<std::size_t>(e.worker)]->events.push_back(r);
   } else {

@@ -60,6 +60,7 @@ struct NodeRecord {
   std::int64_t end_ns = 0;
   std::int64_t bytes_out = 0;           // value (forward) or gradients (backward) produced
   std::int64_t live_bytes = 0;          // tensor bytes live in the process when it ended
+  Precision precision = Precision::f32; // bf16: its products ran in bf16 (RunSettings::precision)
 
   std::int64_t duration_ns() const { return end_ns - start_ns; }
 };

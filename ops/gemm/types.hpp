@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "engine/precision.hpp"
+
 namespace attograd::gemm {
 
 // A matrix operand as stored, row-major with row stride `ld`; the product
@@ -30,8 +32,8 @@ struct Start {
 
 // fp32: fp32 operands, fp32 FMAs. bf16: both operands rounded to bf16
 // (round to nearest even), products accumulated in fp32 as VDPBF16PS does
-// (kernels.hpp); C stays fp32.
-enum class Precision { f32, bf16 };
+// (kernels.hpp); C stays fp32. The engine's run setting, the same enum.
+using Precision = attograd::Precision;
 
 // `count` independent products; item i reads A at a.data + i * stride_a,
 // B at b.data + i * stride_b and writes C at c + i * stride_c (in floats).

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <sstream>
 
 #include "cli_check.hpp"
 
@@ -27,6 +28,25 @@ TEST_CASE("every subcommand answers --help with its options and exit code 0") {
   CHECK(contains(run_attograd({"attention", "--help"}).output, "--layers"));
   CHECK(contains(run_attograd({"plot", "--help"}).output, "--log-loss"));
   CHECK(contains(run_attograd({"train", "--help"}).output, "--plot"));
+}
+
+TEST_CASE("ops marks linear and matmul, and no other op, as having bf16 kernels") {
+  const CliResult r = run_attograd({"ops"});
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  std::istringstream lines(r.output);
+  int ops = 0, marked = 0;
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream words(line);
+    std::string name, second;
+    words >> name >> second;
+    ++ops;
+    const bool bf16 = second == "bf16";
+    marked += bf16;
+    CHECK_MESSAGE(bf16 == (name == "linear" || name == "matmul"), line);
+  }
+  CHECK(ops >= 33);
+  CHECK(marked == 2);
 }
 
 TEST_CASE("bad flags and values end with a message naming the problem and a non-zero exit") {

@@ -22,6 +22,7 @@
 #include "profile/profile_util.hpp"
 #include "profile/profiler.hpp"
 #include "ops/elementwise.hpp"
+#include "ops/linear.hpp"
 #include "ops/reduce.hpp"
 #include "ops/shape_ops.hpp"
 
@@ -494,4 +495,42 @@ TEST_CASE("a profiler shared by two executors keeps every backward with its own 
   CHECK(parallelism_report(p).critical_path_ns <= parallelism_report(p).wall_ns);
   CHECK(memory_report(p, 2).peak_bytes > 0);
   CHECK(!scope_rollup(p).empty());
+}
+
+TEST_CASE("the op table and the trace show which nodes ran their products in bf16") {
+  for (Precision precision : {Precision::f32, Precision::bf16}) {
+    CAPTURE(precision_name(precision));
+    ParameterStore store(3);
+    Graph g(&store);  // outlives the profile, which refers to it
+    Expr x = input(g, "x", {DType::f32, {6, 8}});
+    Expr w = parameter(g, "weight", {4, 8}, Init::uniform(-1, 1));
+    Expr b = parameter(g, "bias", {4}, Init::uniform(-1, 1));
+    Expr loss = mean(relu(linear(x, w, b)));
+    Profiler profiler;
+    Executor ex(Backend::tbb, 2);
+    RunOptions o;
+    o.observer = &profiler;
+    o.precision = precision;
+    ex.forward(g, {{x.id, Tensor::full(DType::f32, {6, 8}, 0.5)}}, {loss.id}, o);
+    ex.backward(loss.id);
+    const Profile p = profiler.profile();
+    const std::vector<OpStats> rows = op_table(p);
+    int linear_rows = 0;
+    for (const OpStats& row : rows) {
+      INFO(row.op << " " << row.phase);
+      if (row.op == "linear") {
+        ++linear_rows;
+        CHECK(row.precision == precision_name(precision));
+      } else {
+        CHECK(row.precision == "f32");  // relu, mean, the leaves: never bf16
+      }
+    }
+    CHECK(linear_rows == 2);  // forward and backward
+    const std::string text = format_op_table(rows);
+    CHECK(text.find("precision") != std::string::npos);
+    CHECK((text.find("bf16") != std::string::npos) == (precision == Precision::bf16));
+    std::ostringstream trace;
+    write_chrome_trace(p, trace);
+    CHECK((trace.str().find(R"("precision": "bf16")") != std::string::npos) == (precision == Precision::bf16));
+  }
 }

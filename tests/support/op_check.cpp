@@ -20,7 +20,7 @@ Tensor make_value(const GradcheckInput& spec, DType float_dtype, std::uint64_t s
 }
 
 std::vector<Tensor> run_all(const GraphBuilder& build, const std::vector<GradcheckInput>& inputs, DType dtype,
-                            Backend backend, int threads, bool training) {
+                            Backend backend, int threads, bool training, Precision precision) {
   ParameterStore store(7);
   Graph g(&store, dtype);
   std::vector<Expr> leaves;
@@ -38,6 +38,7 @@ std::vector<Tensor> run_all(const GraphBuilder& build, const std::vector<Gradche
   run.training = training;
   run.seed = 3;
   run.step = 5;
+  run.precision = precision;
   ex.forward(g, feeds, {out.id}, run);
   std::vector<Tensor> results{ex.value(out.id).clone()};
   if (!is_floating(out.dtype())) return results;
@@ -84,15 +85,16 @@ void check_gradcheck(const GraphBuilder& build, const std::vector<GradcheckInput
   CHECK(r.checked > 0);
 }
 
-void check_backends_agree(const GraphBuilder& build, const std::vector<GradcheckInput>& inputs, bool training) {
-  const auto oracle = run_all(build, inputs, DType::f32, Backend::sequential, 1, training);
+void check_backends_agree(const GraphBuilder& build, const std::vector<GradcheckInput>& inputs, bool training,
+                          Precision precision) {
+  const auto oracle = run_all(build, inputs, DType::f32, Backend::sequential, 1, training, precision);
   struct Config {
     Backend backend;
     int threads;
   };
   for (Config c : {Config{Backend::tbb, 1}, Config{Backend::tbb, 2}, Config{Backend::tbb, 4},
                    Config{Backend::threads, 2}}) {
-    const auto got = run_all(build, inputs, DType::f32, c.backend, c.threads, training);
+    const auto got = run_all(build, inputs, DType::f32, c.backend, c.threads, training, precision);
     REQUIRE(got.size() == oracle.size());
     for (std::size_t i = 0; i < got.size(); ++i)
       CHECK_MESSAGE(got[i].bit_equal(oracle[i]),

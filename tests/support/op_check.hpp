@@ -2,7 +2,8 @@
 //   check_gradcheck(build, inputs)        finite differences in f64 (engine/gradcheck)
 //   check_backends_agree(build, inputs)   values and gradients bit-identical for the
 //                                         sequential executor, TBB with 1, 2 and 4
-//                                         threads, and the std::thread backend
+//                                         threads, and the std::thread backend (in
+//                                         the run precision given: f32 or bf16)
 //   run_forward(build, inputs)            the f32/f64 output of one sequential run
 //   run_all(build, inputs, dtype, ...)    the output and every gradient of one run
 //   uniform_input / fixed_input           input specs: random or given values
@@ -29,7 +30,8 @@ Tensor make_value(const GradcheckInput& spec, DType float_dtype, std::uint64_t s
 // Builds the graph in `dtype`, runs forward (+ backward from sum(out * w))
 // and returns the output followed by every input and parameter gradient.
 std::vector<Tensor> run_all(const GraphBuilder& build, const std::vector<GradcheckInput>& inputs, DType dtype,
-                            Backend backend, int threads, bool training = false);
+                            Backend backend, int threads, bool training = false,
+                            Precision precision = Precision::f32);
 
 // Output of a forward run (sequential executor).
 Tensor run_forward(const GraphBuilder& build, const std::vector<GradcheckInput>& inputs, DType dtype = DType::f32,
@@ -38,7 +40,7 @@ Tensor run_forward(const GraphBuilder& build, const std::vector<GradcheckInput>&
 void check_gradcheck(const GraphBuilder& build, const std::vector<GradcheckInput>& inputs,
                      const GradcheckOptions& options = {});
 void check_backends_agree(const GraphBuilder& build, const std::vector<GradcheckInput>& inputs,
-                          bool training = false);
+                          bool training = false, Precision precision = Precision::f32);
 
 // Input specs: uniform random values in [low, high), or exactly `values`.
 inline GradcheckInput uniform_input(Shape shape, double low = -1, double high = 1) {
