@@ -101,7 +101,7 @@ std::unique_ptr<Executor::State> plan_forward(const Graph& graph, const Feeds& f
   const std::size_t n = graph.size();
   s.graph = &graph;
   s.options = options;
-  s.settings = {options.training, options.seed, options.step};
+  s.settings = {options.training, options.seed, options.step, options.precision};
   s.targets = targets;
   s.feeds = &feeds;
   s.consumers.assign(n, {});

@@ -77,6 +77,7 @@ struct RunOptions {
   bool training = false;    // dropout active, etc.
   std::uint64_t seed = 0;   // keys counter-based randomness
   std::uint64_t step = 0;   // training step: dropout masks differ per step
+  Precision precision = Precision::f32;  // bf16: products in mixed precision (engine/precision.hpp)
   // How the executor runs the pass:
   ExecutionObserver* observer = nullptr;
   bool check_numerics = false;     // throw NumericsError at the first NaN/Inf
