@@ -40,6 +40,7 @@ class Checker {
 void check_entries(const Checker& c, const Metadata& m) {
   c.one_of(m, "model.norm", {"pre", "post"});
   c.one_of(m, "model.activation", {"relu", "gelu"});
+  c.one_of(m, "train.precision", {"f32", "bf16"});
   if (const auto it = m.find("lm.alphabet_hex"); it != m.end()) {
     const std::string& h = it->second;
     if (h.size() % 2 != 0 || h.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)

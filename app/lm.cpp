@@ -102,8 +102,7 @@ double LanguageModel::train_step(const LmBatch& b, const RunOptions& options) {
 std::pair<double, double> LanguageModel::evaluate(const std::vector<LmBatch>& batches) {
   double loss = 0;
   std::int64_t tokens = 0, correct = 0;
-  RunOptions options;
-  options.retain_for_backward = false;
+  const RunOptions options = inference_options();
   for (const LmBatch& b : batches) {
     Net& n = net(b.ids.shape()[0], b.ids.shape()[1]);
     executor_.forward(*n.graph, {{n.ids.id, b.ids}, {n.targets.id, b.targets}}, {n.loss.id, n.logits.id}, options);
@@ -129,8 +128,7 @@ std::vector<Tensor> LanguageModel::attention(const std::string& text) {
   Net& n = net(1, t);
   std::vector<NodeId> targets;
   for (const AttentionTap& tap : n.taps) targets.push_back(tap.weights.id);
-  RunOptions options;
-  options.retain_for_backward = false;
+  const RunOptions options = inference_options();
   executor_.forward(*n.graph, {{n.ids.id, window}, {n.targets.id, window}}, targets, options);
   std::vector<Tensor> weights;
   for (const AttentionTap& tap : n.taps) {
@@ -144,8 +142,7 @@ std::string LanguageModel::sample(const std::string& prompt, std::int64_t length
                                   std::uint64_t seed) {
   if (temperature <= 0) throw Error(fmt::format("[lm] temperature must be > 0, got {}", temperature));
   std::vector<std::int32_t> ids = vocab_.encode(prompt.empty() ? std::string(" ") : prompt);
-  RunOptions options;
-  options.retain_for_backward = false;
+  const RunOptions options = inference_options();
   for (std::int64_t step = 0; step < length; ++step) {
     const Tensor window = last_window(ids);
     const std::int64_t t = window.shape()[1];

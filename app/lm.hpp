@@ -50,6 +50,10 @@ class LanguageModel {
 
   ParameterStore& parameters() { return params_; }
   const TransformerConfig& config() const { return config_; }
+  // The precision of evaluation, attention maps and sampling (a training
+  // step takes its RunOptions'); f32 by default.
+  void set_precision(Precision p) { precision_ = p; }
+  Precision precision() const { return precision_; }
 
   double train_step(const LmBatch& batch, const RunOptions& options);
   // Mean loss per character and next-character accuracy.
@@ -66,12 +70,15 @@ class LanguageModel {
 
  private:
   Net& net(std::int64_t batch, std::int64_t length);
+  // Forward-only runs: values freed as soon as possible, in precision().
+  RunOptions inference_options() const { return {.precision = precision_, .retain_for_backward = false}; }
 
   const CharVocab& vocab_;
   TransformerConfig config_;
   double label_smoothing_;
   ParameterStore params_;
   Executor executor_;
+  Precision precision_ = Precision::f32;
   GraphCache<Net> nets_;
 };
 

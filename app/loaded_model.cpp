@@ -27,7 +27,8 @@ bool holds_language_model(const RunConfig& config) {
 
 }  // namespace
 
-LoadedSeq2Seq load_seq2seq(const std::string& path, const std::string& expected_task, int threads) {
+LoadedSeq2Seq load_seq2seq(const std::string& path, const std::string& expected_task, int threads,
+                           std::optional<Precision> precision) {
   LoadedSeq2Seq m;
   m.config = read_config(path);
   if (holds_language_model(m.config))
@@ -41,19 +42,21 @@ LoadedSeq2Seq load_seq2seq(const std::string& path, const std::string& expected_
     throw FileError(fmt::format("[load] '{}' has vocabularies {}/{}, task '{}' has {}/{}", path, m.config.model.src_vocab,
                                 m.config.model.tgt_vocab, m.config.task, m.task->src_vocab(), m.task->tgt_vocab()));
   m.model = std::make_unique<Seq2SeqModel>(*m.task, m.config.model, m.config.seed, threads, m.config.label_smoothing);
+  m.model->set_precision(precision.value_or(m.config.precision));
   TrainingState state;
   load_checkpoint(path, m.model->parameters(), state);
   check_finite(path, m.model->parameters());
   return m;
 }
 
-LoadedLm load_lm(const std::string& path, int threads) {
+LoadedLm load_lm(const std::string& path, int threads, std::optional<Precision> precision) {
   LoadedLm m;
   m.config = read_config(path);
   if (!holds_language_model(m.config))
     throw Error(fmt::format("[load] '{}' is a checkpoint of task '{}', not a language model", path, m.config.task));
   m.vocab = std::make_unique<CharVocab>(CharVocab::from_alphabet(m.config.alphabet));
   m.model = std::make_unique<LanguageModel>(*m.vocab, m.config.model, m.config.seed, threads, m.config.label_smoothing);
+  m.model->set_precision(precision.value_or(m.config.precision));
   TrainingState state;
   load_checkpoint(path, m.model->parameters(), state);
   check_finite(path, m.model->parameters());

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "app/lm.hpp"
@@ -18,14 +19,16 @@ struct LoadedSeq2Seq {
 };
 
 // Throws Error if the checkpoint belongs to another task than `expected_task`
-// ("" accepts any sequence task) and FileError if it is malformed.
-LoadedSeq2Seq load_seq2seq(const std::string& path, const std::string& expected_task, int threads);
+// ("" accepts any sequence task) and FileError if it is malformed. The model
+// runs in `precision`, or without it in the one it was trained in.
+LoadedSeq2Seq load_seq2seq(const std::string& path, const std::string& expected_task, int threads,
+                           std::optional<Precision> precision = std::nullopt);
 
 struct LoadedLm {
   RunConfig config;
   std::unique_ptr<CharVocab> vocab;
   std::unique_ptr<LanguageModel> model;
 };
-LoadedLm load_lm(const std::string& path, int threads);
+LoadedLm load_lm(const std::string& path, int threads, std::optional<Precision> precision = std::nullopt);
 
 }  // namespace attograd

@@ -68,12 +68,6 @@ Tensor ids_tensor(const std::vector<TokenIds>& rows) {  // (N, t), rows of equal
   return t;
 }
 
-RunOptions inference() {
-  RunOptions o;
-  o.retain_for_backward = false;
-  return o;
-}
-
 void check_tokens(const TokenIds& tokens, std::size_t rows) {
   if (tokens.size() != rows)
     throw Error(fmt::format("[decode] {} tokens for {} hypotheses: one token per row", tokens.size(), rows));
@@ -113,7 +107,7 @@ class Seq2SeqModel::CachedDecoder final : public PrefixDecoder {
     CrossGraph& cg = m_.cross_graphs_.get({src_.shape()[0], src_.shape()[1]});
     std::vector<NodeId> targets;
     for (const KeysValues& kv : cg.cross) targets.insert(targets.end(), {kv.k_t.id, kv.v.id});
-    m_.executor_.forward(*cg.graph, {{cg.memory.id, memory}}, targets, inference());
+    m_.executor_.forward(*cg.graph, {{cg.memory.id, memory}}, targets, m_.inference_options());
     for (NodeId id : targets) cross_.push_back(m_.executor_.value(id));
   }
   std::vector<std::vector<float>> advance(const TokenIds& tokens) override {
@@ -131,7 +125,7 @@ class Seq2SeqModel::CachedDecoder final : public PrefixDecoder {
     if (t_ > 0) feeds[sg.keep.id] = keep_;
     std::vector<NodeId> targets{sg.step.logits.id, sg.keep_out.id};
     for (const KeysValues& kv : sg.step.self) targets.insert(targets.end(), {kv.k_t.id, kv.v.id});
-    m_.executor_.forward(*sg.graph, feeds, targets, inference());
+    m_.executor_.forward(*sg.graph, feeds, targets, m_.inference_options());
     keep_ = m_.executor_.value(sg.keep_out.id);
     self_.clear();
     for (std::size_t i = 2; i < targets.size(); ++i) self_.push_back(m_.executor_.value(targets[i]));

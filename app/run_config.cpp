@@ -18,6 +18,7 @@ RunConfig resolve_config(const TrainOptions& o) {
   c.model.dropout = o.dropout.value_or(d.dropout);
   c.model.norm = o.norm.value_or(d.pre_norm ? "pre" : "post") == "pre" ? NormPlacement::pre : NormPlacement::post;
   c.model.activation = o.activation == "gelu" ? Activation::gelu : Activation::relu;
+  c.precision = precision_from_name(o.precision).value_or(Precision::f32);  // the flag allows only the two
   if (c.model.d_model % c.model.heads != 0)
     throw Error(fmt::format("[train] --heads {} does not divide --d-model {}", c.model.heads, c.model.d_model));
   c.label_smoothing = o.label_smoothing.value_or(d.label_smoothing);
@@ -42,7 +43,10 @@ RunConfig resolve_config(const TrainOptions& o) {
 std::map<std::string, std::string> to_metadata(const RunConfig& c) {
   std::map<std::string, std::string> metadata;
   for (const Setting& s : train_settings())
-    if (s.stored != Stored::no && s.stored != Stored::by_checkpoint) metadata[s.key] = s.value.write(c);
+    if (s.stored != Stored::no && s.stored != Stored::by_checkpoint) {
+      std::string text = s.value.write(c);
+      if (s.absent_means.empty() || text != s.absent_means) metadata[s.key] = std::move(text);
+    }
   return metadata;
 }
 
@@ -55,6 +59,10 @@ void read_entries(const std::map<std::string, std::string>& m, const std::string
   for (const Setting& s : train_settings()) {
     if (s.stored != which) continue;
     const auto it = m.find(s.key);
+    if (it == m.end() && !s.absent_means.empty()) {
+      s.value.read(c, s.absent_means);
+      continue;
+    }
     if (it == m.end() && !required) continue;
     if (it == m.end())
       throw FileError(fmt::format("[checkpoint] '{}' has no '{}' entry: was it written by `attograd train`?", path, s.key));

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "app/settings.hpp"
+#include "engine/precision.hpp"
 #include "models/transformer.hpp"
 
 namespace attograd {
@@ -16,6 +17,7 @@ namespace attograd {
 struct RunConfig {
   std::string task;
   TransformerConfig model;  // vocabularies filled in by the task
+  Precision precision = Precision::f32;  // of the products (linear, matmul) in training and evaluation
   double label_smoothing = 0;
   std::int64_t batch = 0, steps = 0, warmup = 0, eval_batches = 5, eval_every = 0, accumulate = 1;
   std::int64_t schedule_steps = 0;  // cosine: where the decay ends (the first run's steps; kept on resume)

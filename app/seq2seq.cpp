@@ -88,8 +88,7 @@ EvalResult Seq2SeqModel::evaluate(const std::vector<Batch>& batches) {
   EvalResult r;
   double loss_sum = 0;
   std::int64_t correct = 0;
-  RunOptions options;
-  options.retain_for_backward = false;
+  const RunOptions options = inference_options();
   for (const Batch& b : batches) {
     TrainGraph& tg = train_graph(b);
     executor_.forward(*tg.graph, {{tg.src.id, b.src}, {tg.tgt_in.id, b.tgt_in}, {tg.tgt_out.id, b.tgt_out}},
@@ -112,16 +111,14 @@ EvalResult Seq2SeqModel::evaluate(const std::vector<Batch>& batches) {
 }
 
 Tensor Seq2SeqModel::encode(const Tensor& src) {
-  RunOptions options;
-  options.retain_for_backward = false;
+  const RunOptions options = inference_options();
   DecodeGraph& enc = decode_graphs_.get({src.shape()[0], src.shape()[1], 0});
   executor_.forward(*enc.graph, {{enc.src.id, src}}, {enc.output.id}, options);
   return executor_.value(enc.output.id);
 }
 
 const Tensor& Seq2SeqModel::decoder_logits(const Tensor& src, const Tensor& memory, const Tensor& prefixes) {
-  RunOptions options;
-  options.retain_for_backward = false;
+  const RunOptions options = inference_options();
   DecodeGraph& dec = decode_graphs_.get({prefixes.shape()[0], src.shape()[1], prefixes.shape()[1]});
   executor_.forward(*dec.graph, {{dec.src.id, src}, {dec.memory_in.id, memory}, {dec.prefix.id, prefixes}},
                     {dec.output.id}, options);
@@ -134,8 +131,7 @@ std::vector<Seq2SeqModel::AttentionMaps> Seq2SeqModel::attention(const TokenIds&
   TrainGraph& tg = train_graph(b);
   std::vector<NodeId> targets;
   for (const AttentionTap& t : tg.taps) targets.push_back(t.weights.id);
-  RunOptions options;
-  options.retain_for_backward = false;
+  const RunOptions options = inference_options();
   executor_.forward(*tg.graph, {{tg.src.id, b.src}, {tg.tgt_in.id, b.tgt_in}, {tg.tgt_out.id, b.tgt_out}}, targets,
                     options);
   std::vector<AttentionMaps> maps;

@@ -58,6 +58,10 @@ class Seq2SeqModel {
   const TransformerConfig& config() const { return config_; }
   ParameterStore& parameters() { return params_; }
   Executor& executor() { return executor_; }
+  // The precision of evaluation, decoding and attention maps (a training
+  // step takes its RunOptions'); f32 by default.
+  void set_precision(Precision p) { precision_ = p; }
+  Precision precision() const { return precision_; }
 
   // Forward + backward of one batch; gradients are added to the store.
   // Returns the mean loss per target token.
@@ -103,6 +107,8 @@ class Seq2SeqModel {
   class FullPrefixDecoder;
   class CachedDecoder;
   TrainGraph& train_graph(const Batch& batch);
+  // Forward-only runs: values freed as soon as possible, in precision().
+  RunOptions inference_options() const { return {.precision = precision_, .retain_for_backward = false}; }
   std::int64_t max_length(const TokenIds& src, const DecodeOptions& options) const;
   // Encoder output (N, S, D) for src ids (N, S).
   Tensor encode(const Tensor& src);
@@ -117,6 +123,7 @@ class Seq2SeqModel {
   double label_smoothing_;
   ParameterStore params_;
   Executor executor_;
+  Precision precision_ = Precision::f32;
   GraphCache<TrainGraph> train_graphs_;
   GraphCache<DecodeGraph> decode_graphs_;
   GraphCache<CrossGraph> cross_graphs_;

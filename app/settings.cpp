@@ -55,6 +55,16 @@ SettingValue activation_value() {
           }};
 }
 
+// Checkpoints hold "f32" or "bf16"; anything else is not a precision.
+SettingValue precision_value() {
+  return {[](const RunConfig& c) { return std::string(precision_name(c.precision)); },
+          [](RunConfig& c, const std::string& text) {
+            const std::optional<Precision> p = precision_from_name(text);
+            if (p) c.precision = *p;
+            return p.has_value();
+          }};
+}
+
 // The lm alphabet's bytes as hex (metadata is JSON text; the bytes need not be).
 SettingValue alphabet_value() {
   return {[](const RunConfig& c) {
@@ -107,6 +117,11 @@ const std::vector<Setting>& train_settings() {
     {.flag = "--activation", .option = &O::activation, .check = one_of({"relu", "gelu"}),
      .help = "feed-forward activation",
      .profile = true, .on_resume = fixed, .key = "model.activation", .stored = model, .value = activation_value()},
+    {.flag = "--precision", .option = &O::precision, .check = one_of({"f32", "bf16"}),
+     .help = "f32, or bf16 mixed precision: linear and matmul take bfloat16 operands and accumulate in f32 "
+             "(emulated, and slower, on CPUs without AVX-512 BF16)",
+     .profile = true, .on_resume = fixed, .key = "train.precision", .stored = model, .value = precision_value(),
+     .absent_means = "f32"},
     {.flag = "--batch", .option = &O::batch, .check = range(1, 1 << 20), .help = "sequences per batch",
      .profile = true, .on_resume = fixed, .key = "train.batch", .stored = model, .value = value(&RC::batch)},
     {.flag = "--seed", .option = &O::seed, .help = "seed for parameters, data and dropout",

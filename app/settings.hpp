@@ -32,6 +32,7 @@ struct TrainOptions {
   std::optional<double> dropout, label_smoothing;
   std::optional<std::string> norm;  // "pre" | "post"
   std::string activation = "relu";
+  std::string precision = "f32";  // "f32" or "bf16" (mixed precision: engine/precision.hpp)
   // Length, learning-rate schedule and optimizer.
   std::optional<std::int64_t> steps, epochs, batch;
   std::int64_t steps_per_epoch = 20;
@@ -107,6 +108,10 @@ struct Setting {
   std::string key;           // checkpoint metadata entry ("" with Stored::no)
   Stored stored = Stored::no;
   SettingValue value;        // the resolved value in RunConfig (stored and fixed settings)
+  // Non-empty: what a missing metadata entry means. to_metadata leaves the
+  // entry out when the value is this, so checkpoints written before the
+  // setting existed stay valid and a default run writes the same bytes.
+  std::string absent_means;
 };
 
 // Every setting, flags in the order `attograd train --help` lists them.

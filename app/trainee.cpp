@@ -20,6 +20,7 @@ class Seq2SeqTrainee final : public Trainee {
  public:
   Seq2SeqTrainee(const RunConfig& c, int threads)
       : config_(c), task_(make_task(c.task)), model_(*task_, c.model, c.seed, threads, c.label_smoothing) {
+    model_.set_precision(c.precision);
     for (std::int64_t i = 0; i < c.eval_batches; ++i)
       eval_.push_back(sample_batch(*task_, kEvalSeed, static_cast<std::uint64_t>(i), c.batch));
   }
@@ -50,6 +51,7 @@ class LmTrainee final : public Trainee {
  public:
   LmTrainee(const RunConfig& c, int threads)
       : config_(c), vocab_(CharVocab::from_alphabet(c.alphabet)), model_(vocab_, c.model, c.seed, threads, c.label_smoothing) {
+    model_.set_precision(c.precision);
     const std::vector<std::int32_t> ids = vocab_.encode(read_text_file(c.data));
     const auto split = static_cast<std::ptrdiff_t>(lm_training_split(ids.size()));
     train_.assign(ids.begin(), ids.begin() + split);

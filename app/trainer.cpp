@@ -83,6 +83,7 @@ StepResult train_step(Trainee& trainee, Optimizer& optimizer, const LrSchedule& 
     run.training = true;
     run.seed = config.seed;
     run.step = index;  // dropout masks differ per micro-batch
+    run.precision = config.precision;
     run.check_numerics = check_numerics;
     run.observer = profiler;
     dp.run(k, [&] {

@@ -21,7 +21,7 @@ namespace attograd {
 namespace {
 
 struct AttentionArgs {
-  std::string task, load, input, out, json;
+  std::string task, load, input, out, json, precision;
   AttentionPlotOptions plot;
   double png_scale = 1.0;
   int threads = 0;
@@ -40,7 +40,7 @@ std::string char_label(char c) {
 // The lm task: each layer's causal self-attention over the input text (its
 // last 128 characters), queries = keys = its characters.
 std::vector<AttentionMap> lm_attention(const AttentionArgs& a) {
-  LoadedLm m = load_lm(a.load, a.threads);
+  LoadedLm m = load_lm(a.load, a.threads, precision_from_name(a.precision));
   const std::vector<Tensor> layers = m.model->attention(a.input);
   const std::string text = a.input.substr(a.input.size() - static_cast<std::size_t>(layers.at(0).shape()[1]));
   std::vector<std::string> chars;
@@ -58,7 +58,7 @@ std::vector<AttentionMap> lm_attention(const AttentionArgs& a) {
 }
 
 std::vector<AttentionMap> seq2seq_attention(const AttentionArgs& a) {
-  LoadedSeq2Seq m = load_seq2seq(a.load, a.task, a.threads);
+  LoadedSeq2Seq m = load_seq2seq(a.load, a.task, a.threads, precision_from_name(a.precision));
   DecodedAttention d = decoded_attention(*m.model, *m.task, m.task->encode_source(a.input));
   fmt::print("input:  {}\noutput: {}\n", a.input, m.task->decode_target(d.decoded));
   return std::move(d.maps);
@@ -98,6 +98,7 @@ void add_attention_command(CLI::App& app) {
   cmd->add_option("--json", a->json, "write every layer's weights here (default: --out with .json)");
   cmd->add_option("--png-scale", a->png_scale, "pixels per SVG unit for .png output")->check(CLI::Range(0.1, 16.0));
   cmd->add_option("--threads", a->threads, "worker threads (0 = all cores)")->check(CLI::Range(0, 1024));
+  add_precision_flag(*cmd, a->precision);
   cmd->callback([a] { run_attention(*a); });
 }
 

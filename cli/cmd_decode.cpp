@@ -11,7 +11,7 @@ namespace attograd {
 namespace {
 
 struct DecodeArgs {
-  std::string task, load;
+  std::string task, load, precision;
   int threads = 0;
 };
 
@@ -31,8 +31,9 @@ void add_decode_command(CLI::App& app) {
       ->check(CLI::Range(0.0, 10.0));
   cmd->add_option("--max-len", options->max_length, "most tokens to produce")->check(CLI::Range(1, 4096));
   cmd->add_option("--threads", a->threads, "worker threads (0 = all cores)")->check(CLI::Range(0, 1024));
+  add_precision_flag(*cmd, a->precision);
   cmd->callback([a, input, options] {
-    LoadedSeq2Seq m = load_seq2seq(a->load, a->task, a->threads);
+    LoadedSeq2Seq m = load_seq2seq(a->load, a->task, a->threads, precision_from_name(a->precision));
     fmt::print("{}\n", m.task->decode_target(m.model->decode(m.task->encode_source(*input), *options)));
   });
 }

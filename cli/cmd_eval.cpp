@@ -18,7 +18,7 @@ namespace {
 constexpr std::uint64_t kEvalDataSeed = 0xE7A1ull;
 
 struct EvalArgs {
-  std::string task, load, data;
+  std::string task, load, data, precision;
   std::int64_t batches = 20, batch = 30;
   int threads = 0;
 };
@@ -60,7 +60,7 @@ std::vector<Batch> batches_of(const std::vector<Example>& examples, std::int64_t
 // checkpoint's context, from FILE or else from the held-out last 10% of the
 // corpus it was trained on (what training's evaluation reads).
 void run_eval_lm(const EvalArgs& a) {
-  LoadedLm m = load_lm(a.load, a.threads);
+  LoadedLm m = load_lm(a.load, a.threads, precision_from_name(a.precision));
   const bool held_out = a.data.empty();
   const std::string path = held_out ? m.config.data : a.data;
   if (path.empty()) throw Error(fmt::format("[eval] '{}' names no corpus: give --data FILE", a.load));
@@ -97,7 +97,7 @@ void run_eval_lm(const EvalArgs& a) {
 
 void run_eval(const EvalArgs& a) {
   if (find_task(a.task).model() == ModelKind::language_model) return run_eval_lm(a);
-  LoadedSeq2Seq m = load_seq2seq(a.load, a.task, a.threads);
+  LoadedSeq2Seq m = load_seq2seq(a.load, a.task, a.threads, precision_from_name(a.precision));
   std::vector<Example> examples;
   if (!a.data.empty()) {
     examples = read_examples(*m.task, a.data);
@@ -126,6 +126,7 @@ void add_eval_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--batches", a->batches, "batches to evaluate (generated, or lm windows)")->check(CLI::Range(1, 100000));
   cmd->add_option("--threads", a->threads, "worker threads (0 = all cores)")->check(CLI::Range(0, 1024));
+  add_precision_flag(*cmd, a->precision);
   cmd->callback([a] { run_eval(*a); });
 }
 

@@ -16,6 +16,7 @@ void add_sample_command(CLI::App& app) {
     int top_k = 10;
     std::uint64_t seed = 1;
     int threads = 0;
+    std::string precision;
   };
   auto a = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand("sample", "generate text with a language model trained by `attograd train lm`");
@@ -26,8 +27,9 @@ void add_sample_command(CLI::App& app) {
   cmd->add_option("--top-k", a->top_k, "sample among the k most likely characters (0 = all)")->check(CLI::Range(0, 1 << 20));
   cmd->add_option("--seed", a->seed, "sampling seed");
   cmd->add_option("--threads", a->threads, "worker threads (0 = all cores)")->check(CLI::Range(0, 1024));
+  add_precision_flag(*cmd, a->precision);
   cmd->callback([a] {
-    LoadedLm m = load_lm(a->load, a->threads);
+    LoadedLm m = load_lm(a->load, a->threads, precision_from_name(a->precision));
     fmt::print("{}\n", m.model->sample(a->prompt, a->length, a->temperature, a->top_k, a->seed));
   });
 }

@@ -50,6 +50,12 @@ CLI::Option* add_setting_flag(CLI::App& cmd, const Setting& setting, TrainOption
       setting.option);
 }
 
+CLI::Option* add_precision_flag(CLI::App& cmd, std::string& precision) {
+  const Setting& s = *find_setting("--precision");
+  return cmd.add_option(s.flag, precision, s.help + " (default: the precision the checkpoint was trained in)")
+      ->check(CLI::IsMember(s.check.one_of));
+}
+
 void add_train_command(CLI::App& app) {
   auto o = std::make_shared<TrainOptions>();
   CLI::App* cmd = app.add_subcommand("train", "train a task's model (copy, numbers, lm)");

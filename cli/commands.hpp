@@ -16,6 +16,11 @@ struct TrainOptions;
 // for a row without a flag.
 CLI::Option* add_setting_flag(CLI::App& cmd, const Setting& setting, TrainOptions& options);
 
+// --precision for the commands that run a checkpoint (eval, decode,
+// attention, sample), with the settings table's choices; not given (empty):
+// the precision the checkpoint was trained in. precision_from_name() reads it.
+CLI::Option* add_precision_flag(CLI::App& cmd, std::string& precision);
+
 void add_train_command(CLI::App& app);      // attograd train TASK ...
 void add_eval_command(CLI::App& app);       // attograd eval TASK --load PATH [--data FILE]
 void add_decode_command(CLI::App& app);     // attograd decode TASK --load PATH --input "..."

@@ -10,11 +10,20 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string_view>
 
 namespace attograd {
 
 enum class Precision : std::uint8_t { f32, bf16 };
 
 inline const char* precision_name(Precision p) { return p == Precision::bf16 ? "bf16" : "f32"; }
+
+// "f32" or "bf16" (precision_name's spellings); anything else: nullopt.
+inline std::optional<Precision> precision_from_name(std::string_view name) {
+  if (name == "f32") return Precision::f32;
+  if (name == "bf16") return Precision::bf16;
+  return std::nullopt;
+}
 
 }  // namespace attograd

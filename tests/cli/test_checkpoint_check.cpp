@@ -101,6 +101,8 @@ TEST_CASE("impossible settings in the metadata are refused naming the entry") {
                 "'model.layers' = 100000 is outside 1..64");
   check_refused(edited_copy_model("norm", [](SafetensorsFile& f) { f.metadata["model.norm"] = "sideways"; }),
                 "'model.norm' = 'sideways' is not one of pre, post");
+  check_refused(edited_copy_model("precision", [](SafetensorsFile& f) { f.metadata["train.precision"] = "f16"; }),
+                "'train.precision' = 'f16' is not one of f32, bf16");
   check_refused(edited_copy_model("hex", [](SafetensorsFile& f) { f.metadata["lm.alphabet_hex"] = "zz"; }),
                 "'lm.alphabet_hex' = 'zz' is not an even number of hexadecimal digits");
 }

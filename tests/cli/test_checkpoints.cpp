@@ -55,6 +55,11 @@ TEST_CASE("resuming from a checkpoint gives the parameters and losses of an unin
   check_resume_is_exact("plain", options, options);
 }
 
+TEST_CASE("resuming a bf16 mixed-precision run is exact") {
+  const std::vector<std::string> options{"--precision", "bf16", "--dropout", "0.1", "--eval-every", "3"};
+  check_resume_is_exact("bf16", options, {"--dropout", "0.1", "--eval-every", "3"});
+}
+
 TEST_CASE("resuming is exact with gradient accumulation and dropout") {
   const std::vector<std::string> options{"--dropout", "0.1", "--accumulate", "2", "--eval-every", "3", "--clip", "1"};
   check_resume_is_exact("accumulate", options, options);

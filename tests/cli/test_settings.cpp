@@ -30,7 +30,7 @@ TrainOptions lm_options(const std::string& name, const std::string& text) {
 TrainOptions unusual_options() {
   TrainOptions o = lm_options("settings_corpus.txt", "abc abd abe: a small corpus for the settings round trip\n");
   o.layers = 3, o.d_model = 48, o.heads = 3, o.d_ff = 40, o.dropout = 0.2, o.label_smoothing = 0.1;
-  o.norm = "pre", o.activation = "gelu", o.batch = 5, o.seed = 7, o.steps = 17;
+  o.norm = "pre", o.activation = "gelu", o.precision = "bf16", o.batch = 5, o.seed = 7, o.steps = 17;
   o.lr_schedule = "cosine", o.lr = 0.003, o.warmup = 9, o.optimizer = "adamw";
   o.beta1 = 0.8, o.beta2 = 0.95, o.eps = 1e-7, o.weight_decay = 0.2, o.clip = 0.5, o.accumulate = 3;
   return o;
@@ -105,7 +105,7 @@ TEST_CASE("to_metadata and back gives every stored setting's value") {
     CHECK(s.value.write(read) == s.value.write(config));
     ++stored;
   }
-  CHECK(stored == 29);
+  CHECK(stored == 30);
   CHECK(metadata.size() == static_cast<std::size_t>(stored));  // one entry per stored setting, no other
 }
 
@@ -123,6 +123,27 @@ TEST_CASE("each stored setting reads into its own field, changing no other setti
       CHECK((other.value.write(changed) != other.value.write(config)) == (&other == &s));
     }
   }
+}
+
+TEST_CASE("a setting at its absent_means value is left out of the metadata, and its absence reads as that value") {
+  const RunConfig config = resolve_config(unusual_options());
+  RunConfig plain = config;
+  plain.precision = Precision::f32;
+  int omissible = 0;
+  for (const Setting& s : train_settings()) {
+    if (s.absent_means.empty()) continue;
+    CAPTURE(s.key);
+    ++omissible;
+    std::map<std::string, std::string> metadata = to_metadata(plain);
+    CHECK(metadata.count(s.key) == 0);  // a default run writes what it wrote before the setting existed
+    metadata["seed"] = "7";
+    CHECK(s.value.write(training_from_metadata(metadata, "absent")) == s.absent_means);
+    CHECK(to_metadata(config).at(s.key) != s.absent_means);
+    metadata[s.key] = "half";
+    CHECK_THROWS_WITH_AS(from_metadata(metadata, "bad"), doctest::Contains(fmt::format("entry '{}' = 'half'", s.key).c_str()),
+                         FileError);
+  }
+  CHECK(omissible == 1);  // --precision
 }
 
 TEST_CASE("from_metadata reads the model settings alone, and names a malformed entry") {
@@ -158,7 +179,7 @@ TEST_CASE("resuming refuses every fixed setting that differs from the checkpoint
     CHECK_THROWS_WITH_AS(resumed_config(options, command_line), doctest::Contains(message.c_str()), Error);
     ++fixed;
   }
-  CHECK(fixed == 21);
+  CHECK(fixed == 22);
 }
 
 TEST_CASE("resuming accepts every free setting, and keeps the checkpoint's values") {
