@@ -27,6 +27,7 @@ struct ModeArgs {
   double min_seconds = 0.2;    // sgemm, ops: timing per measured item
   std::int64_t reps = 20;      // ops, overhead: repetitions (median reported)
   std::int64_t nodes = 4000;   // overhead: graph size
+  std::string precision = "f32";  // train: f32, or bf16 mixed precision (engine/precision.hpp)
 };
 
 // Trains config's model on `threads` cores: per-step times after warm-up,

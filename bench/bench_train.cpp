@@ -58,12 +58,13 @@ struct Trainer {
   std::unique_ptr<Seq2SeqModel> model;
   std::unique_ptr<Optimizer> adam;
   std::uint64_t seed;
+  Precision precision = Precision::f32;
 
-  Trainer(const BenchConfig& c, std::uint64_t s, int threads)
+  Trainer(const BenchConfig& c, std::uint64_t s, int threads, Precision p = Precision::f32)
       : task(c.copy_task ? make_task("copy") : std::make_unique<RandomTokensTask>(c)),
         model(std::make_unique<Seq2SeqModel>(*task, transformer_config(c), s, threads, c.label_smoothing)),
         adam(make_optimizer("adam", {{"beta1", 0.9}, {"beta2", 0.98}, {"eps", 1e-9}})),
-        seed(s) {}
+        seed(s), precision(p) {}
 
   // One training step; returns its loss.
   double step(const Batch& batch, std::uint64_t index, ExecutionObserver* observer = nullptr) {
@@ -73,6 +74,7 @@ struct Trainer {
     run.seed = seed;
     run.step = index;
     run.observer = observer;
+    run.precision = precision;
     const double loss = model->train_step(batch, run);
     adam->step(model->parameters(), kLearningRate);
     return loss;
@@ -107,7 +109,7 @@ std::vector<GemmCall> config_gemms(const BenchConfig& c, std::uint64_t seed) {
 
 nlohmann::json run_train(const ModeArgs& a) {
   const BenchConfig& c = find_config(a.config);
-  Trainer t(c, a.seed, a.threads);
+  Trainer t(c, a.seed, a.threads, precision_from_name(a.precision).value());
   std::vector<Batch> batches;
   for (std::int64_t i = 0; i < a.warmup_steps + a.steps; ++i)
     batches.push_back(sample_batch(*t.task, a.seed, std::uint64_t(i), c.batch));
@@ -135,6 +137,7 @@ nlohmann::json run_train(const ModeArgs& a) {
           {"config", c.name},
           {"model", config_json(c)},
           {"threads", a.threads},
+          {"precision", a.precision},
           {"warmup_steps", a.warmup_steps},
           {"steps", a.steps},
           {"step_times_s", times},
@@ -189,6 +192,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 60.0));
   app.add_option("--reps", a.reps, "ops/overhead: repetitions")->check(CLI::Range(1, 100000));
   app.add_option("--nodes", a.nodes, "overhead: nodes in the graph")->check(CLI::Range(2, 10000000));
+  app.add_option("--precision", a.precision, "train: f32, or bf16 mixed precision")->check(CLI::IsMember({"f32", "bf16"}));
   auto* m1 = app.add_flag("--sgemm", sgemm, "cblas_sgemm rates on the config's GEMM shapes");
   auto* m2 = app.add_flag("--ops", ops, "single ops against sgemm and memcpy");
   auto* m3 = app.add_flag("--overhead", overhead, "engine overhead per node");

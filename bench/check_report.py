@@ -4,7 +4,8 @@ the JSON lines bench/run.sh writes, goes through the report, and the tables
 must say what those runs say: the attograd / PyTorch ratio and 2T / 1T of
 the summary, and which 2-thread repetitions ran while the two vCPUs shared
 one core (the core check before rep 2 of tiny finds 96 against 95 GFLOP/s;
-rep 3 has no check and is not counted).
+rep 3 has no check and is not counted). Mixed-precision runs (setting
+"bf16") get a table of their own and never count as PyTorch's f32 best.
 
   check_report.py bench/report.py
 """
@@ -15,9 +16,9 @@ import sys
 import tempfile
 
 
-def train(engine, threads, rep, tokens_per_s):
+def train(engine, threads, rep, tokens_per_s, setting=""):
     step = 1024 / tokens_per_s
-    return {"run": {"rep": rep, "setting": "", "loadavg": 0.5},
+    return {"run": {"rep": rep, "setting": setting, "loadavg": 0.5},
             "result": {"mode": "train", "engine": engine, "config": "tiny", "threads": threads,
                        "tokens_per_s": tokens_per_s, "median_s": step, "median_cpu_s": step * threads,
                        "target_tokens_per_step": 1024, "peak_rss_mib": 100.0, "rss_before_training_mib": 90.0,
@@ -34,7 +35,8 @@ def main():
     runs = [{"run": {}, "result": {"mode": "meta", "date": "2026-12-01", "cpu": "test", "cores": 2, "torch": "x"}}]
     for rep in (1, 2, 3):
         runs += [train("attograd", 1, rep, 6000.0), train("attograd", 2, rep, 12000.0),
-                 train("torch-basic", 1, rep, 4000.0), train("torch-basic", 2, rep, 5000.0)]
+                 train("torch-basic", 1, rep, 4000.0), train("torch-basic", 2, rep, 5000.0),
+                 train("attograd", 1, rep, 9000.0, "bf16"), train("torch-basic", 1, rep, 7500.0, "bf16")]
     # Rep 1's check in the older setting without the thread count; rep 2 shares a core; rep 3 has no check.
     runs += [check(1, 190.0, "before:tiny"), check(2, 96.0)]
     with tempfile.TemporaryDirectory() as tmp:
@@ -58,6 +60,15 @@ def main():
     expect("1T shared-core column", one[10], "-")
     expect("core-check count line", "1 of 2 checks found the two threads below 1.6x one core." in text, True)
     expect("runs saved", len(saved["runs"]), len(runs) - 1)
+    mixed = text.split("### Mixed precision", 1)[-1].split("###", 1)[0]
+    bf16 = next(([c.strip() for c in line.split("|")[1:-1]] for line in mixed.splitlines()
+                 if line.startswith("| tiny | 1 |")), None)
+    expect("mixed-precision row", bf16 is not None, True)
+    if bf16:
+        expect("attograd bf16 / f32", bf16[4], "1.50")
+        expect("torch autocast best", bf16[6], "7,500 (basic bf16)")
+        expect("attograd bf16 / torch f32", bf16[7], "2.25")
+        expect("attograd bf16 / torch autocast", bf16[8], "1.20")
     if failures:
         raise SystemExit("report.py:\n  " + "\n  ".join(failures) + "\n\n" + text)
     print("report.py: summary ratios and shared-core repetitions as the runs say")

@@ -65,10 +65,50 @@ def print_runs(groups):
     print()
 
 
-def torch_runs(groups, config, threads):
-    """PyTorch's summaries at (config, threads), each with its variant and setting."""
+def is_bf16(setting):
+    """Mixed-precision runs have a setting starting with "bf16" (attograd
+    --precision bf16, PyTorch --autocast bf16); every other run is f32."""
+    return setting.split(" ")[0] == "bf16"
+
+
+def torch_runs(groups, config, threads, bf16=False):
+    """PyTorch's summaries at (config, threads), each with its variant and
+    setting: its f32 runs, or with bf16 its autocast runs."""
     return [(summary(v), f"{k[2][6:]}{' ' + k[3] if k[3] else ''}") for k, v in groups.items()
-            if k[0] == config and k[1] == threads and k[2].startswith("torch")]
+            if k[0] == config and k[1] == threads and k[2].startswith("torch") and is_bf16(k[3]) == bf16]
+
+
+def best_of(runs):
+    return max(runs, key=lambda t: t[0]["tokens_per_s"]) if runs else (None, "")
+
+
+def print_mixed_precision(groups, configs):
+    """attograd's bf16 mode against its f32, PyTorch's f32 at its best and
+    PyTorch's bf16 autocast at its best, in tokens/s."""
+    rows = []
+    for config in configs:
+        for threads in (1, 2):
+            bf16 = groups.get((config, threads, "attograd", "bf16"))
+            if not bf16:
+                continue
+            a, f = summary(bf16), groups.get((config, threads, "attograd", ""))
+            f32 = summary(f)["tokens_per_s"] if f else None
+            (t32, w32), (t16, w16) = best_of(torch_runs(groups, config, threads)), \
+                best_of(torch_runs(groups, config, threads, bf16=True))
+            ratio = lambda x, y: fmt(x / y, 2) if x and y else "-"
+            rows.append(f"| {config} | {threads} | {fmt(a['tokens_per_s'])} | {fmt(f32)} | {ratio(a['tokens_per_s'], f32)} "
+                        f"| {fmt(t32['tokens_per_s']) if t32 else '-'} ({w32}) "
+                        f"| {fmt(t16['tokens_per_s']) if t16 else '-'} ({w16}) "
+                        f"| {ratio(a['tokens_per_s'], t32 and t32['tokens_per_s'])} "
+                        f"| {ratio(a['tokens_per_s'], t16 and t16['tokens_per_s'])} |")
+    if not rows:
+        return
+    print("### Mixed precision: attograd --precision bf16 against PyTorch autocast (tokens/s, medians)\n")
+    print("| config | threads | attograd bf16 | attograd f32 | bf16 / f32 | torch f32 best (which) "
+          "| torch autocast best (which) | attograd bf16 / torch f32 | attograd bf16 / torch autocast |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+    print()
 
 
 SHARED_CORE_RATIO = 1.6  # 2-core FMA rate below this many times one core's: the vCPUs shared a core
@@ -286,6 +326,7 @@ def main():
           "(a load above the core count means other processes shared the cores).\n")
     print_summary(groups, sgemm, configs, checks)
     print_targets(groups, sgemm, peak, configs)
+    print_mixed_precision(groups, configs)
     print_core_checks(checks)
     print_cpu_view(groups, sgemm, configs)
     print_runs(groups)

@@ -6,13 +6,15 @@
 #
 #   bench/run.sh                      # the default run (about 25 minutes on 2 idle cores)
 #   bench/run.sh --quick              # a smoke run: 1 repetition, 2-3 steps (a few minutes)
-#   bench/run.sh --reps 5 --configs "tiny copy" --threads "1 2"
+#   bench/run.sh --reps 5 --configs "tiny copy" --threads "1 2" --precisions f32
 #
 # Every (config, threads, engine, setting) runs --reps times (default 3),
 # interleaved so that load from other processes spreads over all of them;
 # the tables give medians over the repetitions of each run's median step.
 # PyTorch runs as torch-basic (built from basic ops) and torch-nn
 # (nn.Transformer); at 2 threads each also with OMP_WAIT_POLICY=PASSIVE.
+# With bf16 in --precisions (the default: "f32 bf16"), attograd also runs
+# with --precision bf16 and PyTorch under torch.autocast('cpu', bfloat16).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -21,6 +23,7 @@ build="$repo/build"
 reps=3
 configs="tiny small copy base"
 threads_list="1 2"
+precisions="f32 bf16"
 quick=0
 python=/usr/bin/python3
 
@@ -31,6 +34,7 @@ while [ $# -gt 0 ]; do
     --reps) reps="$2"; shift ;;
     --configs) configs="$2"; shift ;;
     --threads) threads_list="$2"; shift ;;
+    --precisions) precisions="$2"; shift ;;
     --build) build="$2"; shift ;;
     -h|--help) usage ;;
     *) echo "run.sh: unknown option '$1'" >&2; usage 2 >&2 ;;
@@ -99,13 +103,20 @@ for rep in $(seq 1 "$reps"); do
       if [ "$threads" -gt 1 ]; then
         record "$rep" "before:$config:$threads" "$bench" --peak --min-time 0.05
       fi
-      record "$rep" "" "$bench" "${common[@]}"
-      [ "$have_torch" = 1 ] || continue
-      for variant in basic nn; do
-        record "$rep" "" env -u OMP_WAIT_POLICY "$python" "$torch_script" --variant "$variant" "${common[@]}"
-        if [ "$threads" -gt 1 ]; then
-          record "$rep" "PASSIVE" env OMP_WAIT_POLICY=PASSIVE "$python" "$torch_script" --variant "$variant" "${common[@]}"
-        fi
+      for precision in $precisions; do
+        # Settings: "" for f32, "bf16" for mixed precision (report.py's is_bf16).
+        setting="$([ "$precision" = bf16 ] && echo bf16 || true)"
+        autocast=(--autocast "$([ "$precision" = bf16 ] && echo bf16 || echo off)")
+        record "$rep" "$setting" "$bench" "${common[@]}" --precision "$precision"
+        [ "$have_torch" = 1 ] || continue
+        for variant in basic nn; do
+          record "$rep" "$setting" env -u OMP_WAIT_POLICY "$python" "$torch_script" --variant "$variant" \
+            "${common[@]}" "${autocast[@]}"
+          if [ "$threads" -gt 1 ]; then
+            record "$rep" "${setting:+$setting }PASSIVE" env OMP_WAIT_POLICY=PASSIVE "$python" "$torch_script" \
+              --variant "$variant" "${common[@]}" "${autocast[@]}"
+          fi
+        done
       done
     done
   done
@@ -120,5 +131,5 @@ done
 
 invocation="bench/run.sh"
 [ "$quick" = 1 ] && invocation+=" --quick"
-invocation+=" (reps $reps, configs: $configs, threads: $threads_list)"
+invocation+=" (reps $reps, configs: $configs, threads: $threads_list, precisions: $precisions)"
 "$python" "$here/report.py" "$raw" "$here/results/$stamp.json" "$invocation"

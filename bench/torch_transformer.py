@@ -271,11 +271,16 @@ def train(args):
     data = batches(torch, args.config, args.warmup_steps + args.steps, args.seed)
     rss_before = rss_mib("VmRSS")
 
+    # --autocast bf16: PyTorch's CPU mixed precision, as its documentation
+    # uses it: forward and loss under autocast, backward and the step outside.
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.autocast == "bf16")
+
     def step(src, tgt_in, tgt_out):
         adam.zero_grad(set_to_none=True)
-        logits = model(src, tgt_in)
-        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, v), tgt_out.reshape(-1), ignore_index=0,
-                                                 label_smoothing=ls)
+        with autocast:
+            logits = model(src, tgt_in)
+            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, v), tgt_out.reshape(-1), ignore_index=0,
+                                                     label_smoothing=ls)
         loss.backward()
         adam.step()
         return loss.item()
@@ -294,6 +299,7 @@ def train(args):
     return {
         "mode": "train", "engine": "torch-" + args.variant, "config": args.config,
         "model": model_json(args.config), "threads": args.threads,
+        "precision": "bf16" if args.autocast == "bf16" else "f32",
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""), "torch_version": torch.__version__,
         "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", ""),
         "warmup_steps": args.warmup_steps, "steps": args.steps, "step_times_s": times,
@@ -316,6 +322,8 @@ def main():
     parser.add_argument("--warmup-steps", type=int, default=2)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--autocast", choices=["off", "bf16"], default="off",
+                        help="bf16: forward and loss under torch.autocast('cpu', dtype=torch.bfloat16)")
     parser.add_argument("--omp-wait-policy", choices=["ACTIVE", "PASSIVE"],
                         help="set OMP_WAIT_POLICY before importing torch")
     args = parser.parse_args()
