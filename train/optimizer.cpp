@@ -20,7 +20,7 @@
 namespace attograd {
 namespace {
 
-constexpr std::int64_t kBlock = 1 << 14;
+constexpr std::int64_t kBlock = kOptimizerBlock;
 
 template <class P>
 struct Block {
@@ -186,7 +186,7 @@ std::unique_ptr<Optimizer> make_optimizer(std::string_view name, const Hyperpara
   throw Error(fmt::format("[optimizer] unknown optimizer '{}' (known: sgd, adam, adamw)", name));
 }
 
-double grad_norm(const ParameterStore& store, const Parallel& parallel) {
+std::vector<double> grad_block_sums(const ParameterStore& store, const Parallel& parallel) {
   const auto blocks = blocks_of<const Parameter>(store);
   std::vector<double> sums(blocks.size());
   for_each_block(parallel, blocks, [&](std::size_t i, const Block<const Parameter>& b) {
@@ -197,16 +197,28 @@ double grad_norm(const ParameterStore& store, const Parallel& parallel) {
       sums[i] = s;
     });
   });
+  return sums;
+}
+
+double norm_of_block_sums(std::span<const double> block_sums) {
   double total = 0;
-  for (double s : sums) total += s;  // block order: the same for any thread count
+  for (double s : block_sums) total += s;  // block order: the same for any thread count
   return std::sqrt(total);
+}
+
+double grad_norm(const ParameterStore& store, const Parallel& parallel) {
+  return norm_of_block_sums(grad_block_sums(store, parallel));
+}
+
+void clip_grads_to(ParameterStore& store, double norm, double max_norm, const Parallel& parallel) {
+  const double coefficient = max_norm / (norm + 1e-6);
+  if (std::isfinite(norm) && coefficient < 1) scale_grads(store, coefficient, parallel);
 }
 
 double clip_grad_norm(ParameterStore& store, double max_norm, const Parallel& parallel) {
   if (!(max_norm > 0)) throw Error(fmt::format("[clip_grad_norm] max_norm must be positive, got {}", max_norm));
   const double norm = grad_norm(store, parallel);
-  const double coefficient = max_norm / (norm + 1e-6);
-  if (std::isfinite(norm) && coefficient < 1) scale_grads(store, coefficient, parallel);
+  clip_grads_to(store, norm, max_norm, parallel);
   return norm;
 }
 

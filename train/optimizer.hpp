@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -127,6 +128,12 @@ class AdamW final : public Adam {
 // an unknown name, an unknown parameter or an invalid value.
 std::unique_ptr<Optimizer> make_optimizer(std::string_view name, const Hyperparameters& hyperparameters = {});
 
+// The fixed blocks that updates, clipping and scaling cut parameters into:
+// elements [b, min(b + kOptimizerBlock, numel)) of one parameter, b a
+// multiple of kOptimizerBlock. A store holding a parameter's elements from
+// a block boundary on (a shard, dist/optimizer_shard.hpp) has the same blocks.
+inline constexpr std::int64_t kOptimizerBlock = 1 << 14;
+
 // torch.nn.utils.clip_grad_norm_: the L2 norm of all trainable gradients taken
 // together (computed in double, in a fixed order); if it exceeds max_norm,
 // every gradient is multiplied by max_norm / (norm + 1e-6). Returns the norm
@@ -136,6 +143,20 @@ double clip_grad_norm(ParameterStore& store, double max_norm, const Parallel& pa
 
 // The same global L2 norm, without changing anything.
 double grad_norm(const ParameterStore& store, const Parallel& parallel = tbb_parallel());
+
+// grad_norm in its parts, for stores that each hold some of the blocks:
+//   block_sums  s_b = sum over the block's elements of g*g, in double, in
+//               element order; one per block, blocks in store order
+//   norm        sqrt(((0 + s_0) + s_1) + ...), the sums in the order given
+// so grad_norm(store) == norm_of_block_sums(grad_block_sums(store)), and the
+// concatenated block sums of stores holding consecutive runs of blocks give
+// the whole store's norm, bit for bit.
+std::vector<double> grad_block_sums(const ParameterStore& store, const Parallel& parallel = tbb_parallel());
+double norm_of_block_sums(std::span<const double> block_sums);
+
+// clip_grad_norm's scaling with the norm already known: scales every
+// gradient by max_norm / (norm + 1e-6) when norm is finite and that is < 1.
+void clip_grads_to(ParameterStore& store, double norm, double max_norm, const Parallel& parallel = tbb_parallel());
 
 // Multiplies every trainable gradient by `factor`: after accumulating k
 // micro-batches with backward(), scale_grads(store, 1.0 / k) gives their mean.
