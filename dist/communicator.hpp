@@ -42,6 +42,11 @@ class Communicator {
   virtual void allgather_shards(std::span<const float> mine, std::span<float> full,
                                 std::span<const std::int64_t> offsets) = 0;
 
+  // The same onto rank 0 alone: its `full` (n floats) gets every shard; the
+  // other ranks' `full` is not touched and may be empty.
+  virtual void gather_shards(std::span<const float> mine, std::span<float> full,
+                             std::span<const std::int64_t> offsets) = 0;
+
   // Ends every rank of the job now (after an error that only this rank saw).
   [[noreturn]] virtual void abort(int code) = 0;
 };
@@ -57,6 +62,10 @@ class SingleProcess final : public Communicator {
                                std::span<const std::int64_t> offsets) override;
   void allgather_shards(std::span<const float> mine, std::span<float> full,
                         std::span<const std::int64_t> offsets) override;
+  void gather_shards(std::span<const float> mine, std::span<float> full,
+                     std::span<const std::int64_t> offsets) override {
+    allgather_shards(mine, full, offsets);
+  }
   [[noreturn]] void abort(int code) override;
 };
 

@@ -10,7 +10,8 @@
 
 namespace attograd {
 
-DataParallel::DataParallel(Communicator& comm, ParameterStore& store) : comm_(comm), store_(store) {}
+DataParallel::DataParallel(Communicator& comm, ParameterStore& store, DataParallelOptions options)
+    : comm_(comm), store_(store), options_(options) {}
 
 void DataParallel::check_accumulate(std::int64_t accumulate) const {
   if (accumulate < 1 || accumulate % size() != 0)
@@ -48,9 +49,10 @@ void DataParallel::run(std::int64_t k, const std::function<MicroBatchResult()>& 
   });
   const bool first_round = results_.size() == 1;
   if (layout() && !first_round) throw AgreedError("[dist] parameters were created in the middle of a step", rank() == 0);
-  pack();
-  if (first_round) shard_sum_.assign(static_cast<std::size_t>(shards_[rank() + 1] - shards_[rank()]), 0.0f);  // +0
-  comm_.reduce_scatter_in_order(flat_, shard_sum_, shards_);
+  pack_grads(layout_, flat_);
+  const auto r = static_cast<std::size_t>(rank());
+  if (first_round) shard_sum_.assign(static_cast<std::size_t>(layout_.shards[r + 1] - layout_.shards[r]), 0.0f);  // +0
+  comm_.reduce_scatter_in_order(flat_, shard_sum_, layout_.shards);
 }
 
 StepTotals DataParallel::end_step() {
@@ -63,8 +65,12 @@ StepTotals DataParallel::end_step() {
     }
     return t;
   }
-  comm_.allgather_shards(shard_sum_, flat_, shards_);
-  unpack();
+  if (shards_optimizer()) {
+    gradient_sharded_ = true;
+  } else {
+    comm_.allgather_shards(shard_sum_, flat_, layout_.shards);
+    unpack_grads(layout_, flat_);
+  }
   // Every rank's results, then the one process's order: k = j*N + r.
   const std::string mine(reinterpret_cast<const char*>(results_.data()), results_.size() * sizeof(MicroBatchResult));
   const auto all = comm_.allgather(mine);
@@ -80,35 +86,57 @@ StepTotals DataParallel::end_step() {
   return t;
 }
 
-bool DataParallel::layout() {
-  std::vector<Parameter*> params;
-  std::vector<std::int64_t> offsets{0};
-  for (Parameter& p : store_.all()) {
-    if (!p.trainable) continue;
-    if (p.grad.dtype() != DType::f32 || p.grad.numel() != p.value.numel())
-      throw AgreedError(fmt::format("[dist] parameter '{}' needs an f32 gradient of its size to be trained on "
-                                    "several ranks", p.name), rank() == 0);  // the same store on every rank
-    params.push_back(&p);
-    offsets.push_back(offsets.back() + p.grad.numel());
+double DataParallel::update(Optimizer& optimizer, const UpdateOptions& options) {
+  if (!shards_optimizer()) {
+    if (options.grad_scale != 1) scale_grads(store_, options.grad_scale);
+    const double norm = options.clip > 0 ? clip_grad_norm(store_, options.clip) : 0.0;
+    optimizer.step(store_, options.lr);
+    return norm;
   }
-  if (params == params_ && offsets == offsets_) return false;
-  params_ = std::move(params);
-  offsets_ = std::move(offsets);
-  const std::int64_t n = offsets_.back(), N = size();
-  shards_.clear();
-  for (std::int64_t s = 0; s <= N; ++s) shards_.push_back(n * s / N);  // balanced by elements
-  flat_.assign(static_cast<std::size_t>(n), 0.0f);
+  if (!gradient_sharded_)
+    throw Error("[dist] DataParallel::update: no step's gradient to apply (begin_step, run, end_step first)");
+  gradient_sharded_ = false;
+  take_optimizer_state();
+  // shard_sum_ holds this rank's shard of G and receives its updated values.
+  const double norm = shard_->update(comm_, optimizer, shard_sum_, shard_sum_, options);
+  comm_.allgather_shards(shard_sum_, flat_, layout_.shards);
+  unpack_values(layout_, flat_);
+  return norm;
+}
+
+void DataParallel::gather_optimizer_state(const Optimizer& optimizer) {
+  if (!shards_optimizer()) return;
+  if (!shard_) layout();
+  take_optimizer_state();
+  shard_->gather_state(comm_, layout_, optimizer, flat_);
+}
+
+std::int64_t DataParallel::optimizer_state_bytes() const {
+  std::int64_t bytes = shard_ ? shard_->state_bytes() : 0;
+  for (const Parameter& p : store_.all())
+    for (const auto& [slot, t] : p.state) bytes += static_cast<std::int64_t>(t.nbytes());
+  return bytes;
+}
+
+void DataParallel::take_optimizer_state() { shard_->take_state(layout_); }
+
+bool DataParallel::layout() {
+  FlatLayout fresh;
+  try {
+    fresh = flat_layout(store_, size());
+  } catch (const Error& e) {
+    throw AgreedError(e.what(), rank() == 0);  // the same store on every rank
+  }
+  if (fresh == layout_) return false;
+  layout_ = std::move(fresh);
+  flat_.assign(static_cast<std::size_t>(layout_.size()), 0.0f);
+  if (shards_optimizer()) {
+    if (shard_ && shard_->state_bytes() > 0)
+      throw AgreedError("[dist] parameters were created after the first update of a sharded optimizer: its state "
+                        "is cut by the first layout", rank() == 0);
+    shard_ = std::make_unique<OptimizerShard>(layout_, rank());
+  }
   return true;
-}
-
-void DataParallel::pack() {
-  for (std::size_t i = 0; i < params_.size(); ++i)
-    std::memcpy(flat_.data() + offsets_[i], params_[i]->grad.raw(), params_[i]->grad.nbytes());
-}
-
-void DataParallel::unpack() {
-  for (std::size_t i = 0; i < params_.size(); ++i)
-    std::memcpy(params_[i]->grad.raw(), flat_.data() + offsets_[i], params_[i]->grad.nbytes());
 }
 
 }  // namespace attograd

@@ -21,18 +21,34 @@
 //   for (std::int64_t k : dp.micro_batches())
 //     dp.run(k, [&] { return forward_backward(step, k); });   // -> {loss, tokens}
 //   const StepTotals t = dp.end_step();   // store's grads = G; t.loss = L
-//   scale_grads(store, 1.0 / K); clip_grad_norm(...); optimizer.step(...);
+//   dp.update(optimizer, {.lr = lr, .grad_scale = 1.0 / K, .clip = 1.0});
 //
 // With one process this is exactly today's loop: zero_grad once, backward
-// adds into the store, no copies. Gradients must be f32 when N > 1.
+// adds into the store, no copies. Parameters and gradients must be f32
+// when N > 1.
+//
+// With shard_optimizer (ZeRO stage 1, dist/optimizer_shard.hpp) and N > 1,
+// end_step() leaves G in shards: rank r holds shard r of the flat
+// parameters (cut on the optimizer's block boundaries) and the optimizer
+// state of that shard alone; update() scales, clips (the global norm from
+// every rank's block sums, in block order) and updates only that shard,
+// and the all-gather carries the updated weights instead of G. Every rank
+// then holds the one process's parameters, bit for bit; the store's
+// gradients hold this rank's last micro-batch, not G, and its Parameter::
+// state is empty: gather_optimizer_state() assembles it on rank 0 for a
+// checkpoint (the same file as without sharding).
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "dist/communicator.hpp"
+#include "dist/flat_layout.hpp"
+#include "dist/optimizer_shard.hpp"
 #include "engine/parameters.hpp"
+#include "train/optimizer.hpp"
 
 namespace attograd {
 
@@ -46,14 +62,20 @@ struct StepTotals {
   std::int64_t tokens = 0;
 };
 
+struct DataParallelOptions {
+  bool shard_optimizer = false;  // ZeRO stage 1: each rank keeps 1/N of the optimizer state
+};
+
 class DataParallel {
  public:
-  DataParallel(Communicator& comm, ParameterStore& store);
+  DataParallel(Communicator& comm, ParameterStore& store, DataParallelOptions options = {});
 
   Communicator& communicator() { return comm_; }
   ParameterStore& store() { return store_; }
   int rank() const { return comm_.rank(); }
   int size() const { return comm_.size(); }
+  // True when the optimizer state is sharded: shard_optimizer and N > 1.
+  bool shards_optimizer() const { return options_.shard_optimizer && size() > 1; }
 
   // Throws AgreedError unless the number of ranks divides `accumulate`
   // (every rank reaches the same verdict; rank 0 prints it).
@@ -69,21 +91,36 @@ class DataParallel {
   void run(std::int64_t k, const std::function<MicroBatchResult()>& forward_backward);
   // Leaves the step's summed gradient G in every trainable parameter's grad
   // and returns the step's loss and tokens, the same on every rank.
+  // (Sharded: only this rank's shard of G, kept inside.)
   StepTotals end_step();
 
+  // The optimizer's update from G (after end_step), the same bits on every
+  // rank as one process's scale_grads, clip_grad_norm and optimizer.step
+  // (UpdateOptions). Returns the gradient norm before clipping (0 without).
+  double update(Optimizer& optimizer, const UpdateOptions& options);
+
+  // A collective, for saving: afterwards rank 0's store holds the whole
+  // optimizer state in Parameter::state, as one unsharded process would
+  // (the next update() takes it back into the shard). Nothing to do
+  // unless shards_optimizer().
+  void gather_optimizer_state(const Optimizer& optimizer);
+
+  // Bytes of optimizer state this rank holds (its shard's, or the store's).
+  std::int64_t optimizer_state_bytes() const;
+
  private:
-  bool layout();  // the flat gradient's offsets and the ranks' shards; true if they changed
-  void pack();
-  void unpack();
+  bool layout();  // the flat layout of the trainable parameters; true if it changed
+  void take_optimizer_state();  // sharded: the store's state (a resumed one) into the shard
 
   Communicator& comm_;
   ParameterStore& store_;
+  DataParallelOptions options_;
   std::int64_t accumulate_ = 1;
   std::vector<MicroBatchResult> results_;  // this rank's, in its k order
-  std::vector<Parameter*> params_;         // trainable, store order
-  std::vector<std::int64_t> offsets_;      // parameter i at [offsets_[i], offsets_[i+1]) of flat_
-  std::vector<std::int64_t> shards_;       // rank s owns [shards_[s], shards_[s+1])
-  std::vector<float> flat_, shard_sum_;
+  FlatLayout layout_;                      // rank s owns [layout_.shards[s], layout_.shards[s+1])
+  std::vector<float> flat_, shard_sum_;    // sharded: shard_sum_ carries the updated values back
+  std::unique_ptr<OptimizerShard> shard_;  // shards_optimizer(): this rank's state
+  bool gradient_sharded_ = false;          // shards_optimizer(): end_step left G in shard_sum_
 };
 
 }  // namespace attograd

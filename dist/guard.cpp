@@ -56,6 +56,11 @@ void run_on_root(Communicator& comm, const std::function<void()>& work) {
   agree_on_errors(comm, comm.rank() == 0 ? message_of(work) : "");
 }
 
+bool root_decides(Communicator& comm, bool decision) {
+  if (comm.size() == 1) return decision;
+  return comm.allgather(decision ? "1" : "0").at(0) == "1";
+}
+
 void require_identical(Communicator& comm, const Facts& facts) {
   if (comm.size() == 1) return;
   const auto all = comm.allgather(serialize(facts));

@@ -37,6 +37,9 @@ void run_on_root(Communicator& comm, const std::function<void()>& work);
 // AgreedError on every rank if any rank's is non-empty.
 void agree_on_errors(Communicator& comm, const std::string& error);
 
+// Rank 0's `decision` on every rank (a collective; one process: `decision`).
+bool root_decides(Communicator& comm, bool decision);
+
 // Facts that must be equal on every rank ("train.lr" -> "0.5", "build id of
 // libopenblas.so.0" -> "..."): refuses with AgreedError naming the first
 // fact on which a rank differs from rank 0, and both values.

@@ -100,6 +100,20 @@ class MpiCommunicator final : public Communicator {
                    full.data(), counts.data(), displs.data(), MPI_FLOAT, comm_);
   }
 
+  void gather_shards(std::span<const float> mine, std::span<float> full,
+                     std::span<const std::int64_t> offsets) override {
+    std::vector<int> counts(static_cast<std::size_t>(size_)), displs(counts.size());
+    if (rank_ == 0) {
+      check_offsets(offsets, full.size());
+      for (std::size_t s = 0; s < counts.size(); ++s) {
+        counts[s] = checked_int(offsets[s + 1] - offsets[s], "a shard");
+        displs[s] = checked_int(offsets[s], "a vector");
+      }
+    }
+    MPI_Gatherv(mine.data(), checked_int(static_cast<std::int64_t>(mine.size()), "a shard"), MPI_FLOAT, full.data(),
+                counts.data(), displs.data(), MPI_FLOAT, 0, comm_);
+  }
+
   void abort(int code) override {
     MPI_Abort(MPI_COMM_WORLD, code);
     std::exit(code);  // MPI_Abort does not return; this satisfies [[noreturn]]

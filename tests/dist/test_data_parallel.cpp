@@ -4,9 +4,7 @@
 // results against it, bit for bit.
 #include <doctest/doctest.h>
 
-#include <cmath>
 #include <cstring>
-#include <limits>
 #include <vector>
 
 #include <fmt/format.h>
@@ -14,38 +12,12 @@
 #include "dist/communicator.hpp"
 #include "dist/data_parallel.hpp"
 #include "dist/guard.hpp"
-#include "engine/rng.hpp"
-#include "engine/runners.hpp"
+#include "dist_test_support.hpp"
 
 using namespace attograd;
+using namespace attograd::testing;
 
 namespace {
-
-// One communicator for the process: MPI can be initialized only once.
-Communicator& world() {
-  static const auto comm = make_communicator();
-  return *comm;
-}
-
-// Element i of rank/micro-batch `k`'s vector: magnitudes over 12 decades
-// with random signs (so the association of a sum shows in its bits), and
-// exact +0 / -0 / denormals at some positions.
-float term(std::int64_t k, std::int64_t i) {
-  const std::uint64_t h = mix_keys(static_cast<std::uint64_t>(k) * 7919 + 17, static_cast<std::uint64_t>(i));
-  switch (h % 11) {
-    case 0: return 0.0f;
-    case 1: return -0.0f;
-    case 2: return std::numeric_limits<float>::denorm_min() * static_cast<float>(h % 1000);
-    default: break;
-  }
-  const double sign = (h >> 8) % 2 ? 1.0 : -1.0;
-  return static_cast<float>(sign * std::ldexp(1.0 + static_cast<double>((h >> 16) % 1000) / 1000.0,
-                                              static_cast<int>((h >> 32) % 40) - 20));
-}
-
-bool same_bits(std::span<const float> a, std::span<const float> b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size_bytes()) == 0;
-}
 
 // A store with parameters of sizes not divisible by the rank count.
 ParameterStore make_store() {
@@ -55,16 +27,6 @@ ParameterStore make_store() {
     p.grad = Tensor::zeros(DType::f32, {n});
   }
   return store;
-}
-
-// "Backward" of micro-batch k: adds k's terms into every gradient, as
-// ParameterOp does (a[i] += d[i], flush-to-zero on).
-MicroBatchResult fake_backward(ParameterStore& store, std::int64_t k) {
-  FlushDenormals fp;
-  std::int64_t at = 0;
-  for (Parameter& p : store.all())
-    for (float& g : p.grad.span<float>()) g += term(k, at++);
-  return {1.0 / static_cast<double>(k + 3), k + 1};
 }
 
 std::vector<float> grads(const ParameterStore& store) {
