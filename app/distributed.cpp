@@ -33,6 +33,7 @@ void check_ranks_agree(DataParallel& dp, const RunConfig& config, const TrainOpt
     if (key != "lm.data") facts.emplace_back(key, value);  // the text's path may differ by node; lm.data_hash may not
   facts.emplace_back("seed", fmt::format("{}", config.seed));
   facts.emplace_back("--check-numerics", options.check_numerics ? "on" : "off");
+  facts.emplace_back("--shard-optimizer", options.shard_optimizer ? "on" : "off");  // the ranks' collectives differ
   facts.emplace_back("the starting step", fmt::format("{}", start_step));
   facts.emplace_back("the parameters and optimizer state (FNV-1a)", parameters_fingerprint(dp.store()));
   require_identical(comm, facts);

@@ -163,6 +163,10 @@ const std::vector<Setting>& train_settings() {
     {.flag = "--accumulate", .option = &O::accumulate, .check = range(1, 1024),
      .help = "micro-batches per optimizer step",
      .on_resume = fixed, .key = "train.accumulate", .stored = training, .value = value(&RC::accumulate)},
+    // How ranks share the work: same results, so free on resume and not in checkpoints.
+    {.flag = "--shard-optimizer", .option = &O::shard_optimizer,
+     .help = "under mpirun: each rank keeps the optimizer state (Adam's moments) of 1/N of the parameters only "
+             "(ZeRO stage 1); the same results and checkpoints"},
     // What the run shows and writes: free on resume.
     {.flag = "--eval-every", .option = &O::eval_every, .check = range(0, 1 << 30),
      .help = "evaluate every N steps (0: every epoch)"},

@@ -44,6 +44,7 @@ struct TrainOptions {
   std::optional<double> weight_decay;  // default: the optimizer's (AdamW 0.01, as PyTorch; otherwise 0)
   double clip = 0;                     // global-norm clipping; 0 = off
   std::int64_t accumulate = 1;
+  bool shard_optimizer = false;  // several ranks: each keeps the optimizer state of its shard (ZeRO stage 1)
   // Run.
   std::uint64_t seed = 1;
   int threads = 0;

@@ -104,9 +104,8 @@ StepResult train_step(Trainee& trainee, Optimizer& optimizer, const LrSchedule& 
   {
     std::optional<Profiler::Span> span;
     if (profiler) span.emplace(profiler->span("optimizer.step"));
-    if (config.accumulate > 1) scale_grads(params, 1.0 / static_cast<double>(config.accumulate));
-    if (config.clip > 0) clip_grad_norm(params, config.clip);
-    optimizer.step(params, r.lr);
+    const double mean = config.accumulate > 1 ? 1.0 / static_cast<double>(config.accumulate) : 1.0;
+    dp.update(optimizer, {.lr = r.lr, .grad_scale = mean, .clip = config.clip});
   }
   r.tokens_per_s = static_cast<double>(r.tokens) / std::max(1e-9, seconds_since(start));
   return r;
@@ -207,7 +206,7 @@ TrainSummary train(const TrainOptions& all_ranks_options, Communicator& comm) {
   Optimizer* optimizer = setup.optimizer.get();
   const std::int64_t start_step = setup.start_step;
   const LrSchedule schedule = lr_schedule_for(config);
-  DataParallel dp(comm, trainee->parameters());
+  DataParallel dp(comm, trainee->parameters(), {.shard_optimizer = options.shard_optimizer});
   check_ranks_agree(dp, config, options, start_step);
 
   MetricsWriter metrics;
@@ -227,6 +226,9 @@ TrainSummary train(const TrainOptions& all_ranks_options, Communicator& comm) {
   for (std::int64_t step = start_step + 1; step <= config.steps; ++step) {
     const StepResult r = train_step(*trainee, *optimizer, schedule, config, step, options.check_numerics, nullptr, &dp);
     const bool skipped = guard.after_step(step, r.loss);  // the same on every rank: r.loss is the job's
+    const bool evaluates = step % config.eval_every == 0 || step == config.steps;
+    if (dp.shards_optimizer() && root_decides(comm, evaluates && !options.save.empty()))
+      dp.gather_optimizer_state(*optimizer);  // rank 0 saves the whole state, as one process would
     run_on_root(comm, [&] {
       if (skipped) {
         metrics.write(nlohmann::json{{"step", step}, {"skipped", "the loss was NaN or Inf"}, {"lr", r.lr}}.dump());

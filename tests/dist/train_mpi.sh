@@ -2,7 +2,8 @@
 # train_mpi.sh ATTOGRAD: `mpirun -np N attograd train ... --accumulate K` must
 # give one process's bits: the same checkpoint (cmp) and the same metrics but
 # for tokens_per_s, for copy, numbers and lm, over shared memory and over TCP
-# on loopback; a checkpoint resumes across rank counts to the same bits; and
+# on loopback, with and without --shard-optimizer; a checkpoint resumes across
+# rank counts and in and out of --shard-optimizer to the same bits; and
 # each refusal ends the whole job within seconds, its message printed once.
 # Exit 77 (meson: skipped) without mpirun.
 set -uo pipefail
@@ -55,6 +56,19 @@ trainN 3 adamw-3tcp "${tcp[@]}" -- "${run[@]}"
 same "copy: 3 ranks over TCP vs 1 process, --accumulate 3, adamw" adamw-1 adamw-3tcp
 grep -q "Open MPI, 3 ranks" adamw-3tcp.log || fail "the 3-rank run does not say it ran on 3 ranks"
 
+# Sharded optimizer state (ZeRO stage 1): the same checkpoint, bit for bit,
+# with Adam and AdamW, clipping and accumulation.
+run=(copy "${tiny[@]}" --steps 4 --eval-every 2 --accumulate 6)
+trainN 2 zero-2 "${run[@]}" --shard-optimizer
+same "copy: 2 ranks, --shard-optimizer, vs 1 process, --accumulate 6, adam" copy-1 zero-2
+trainN 3 zero-3 "${run[@]}" --shard-optimizer
+same "copy: 3 ranks, --shard-optimizer, vs 1 process, --accumulate 6, adam" copy-1 zero-3
+train1 adamw6-1 "${run[@]}" --optimizer adamw
+trainN 2 adamw6-2 "${run[@]}" --optimizer adamw --shard-optimizer
+same "copy: 2 ranks, --shard-optimizer, vs 1 process, --accumulate 6, adamw" adamw6-1 adamw6-2
+trainN 3 adamw-3zero copy "${tiny[@]}" --steps 4 --eval-every 2 --accumulate 3 --optimizer adamw --shard-optimizer
+same "copy: 3 ranks, --shard-optimizer, vs 1 process, --accumulate 3, adamw" adamw-1 adamw-3zero
+
 # 2. Resume across rank counts: 2 ranks to step 2, then 1 process to step 4;
 #    1 process to step 2, then 3 ranks to step 4; both as copy-1 (steps 1..4).
 run=(copy "${tiny[@]}" --eval-every 2 --accumulate 6)
@@ -63,8 +77,19 @@ cp res-a.st res-a2.st
 "$exe" train copy --resume res-a.st --steps 4 --quiet --threads 1 --save res-a.st --metrics res-a.jsonl > res-a2.log 2>&1 || fail "resume on 1 process: $(tail -n 3 res-a2.log)"
 same "2 ranks to step 2, 1 process to step 4" copy-1 res-a
 train1 res-b "${run[@]}" --steps 2
+cp res-b.st res-b2.st && cp res-b.jsonl res-b2.jsonl
 "${mpi[@]}" -np 3 "$exe" train copy --resume res-b.st --steps 4 --quiet --threads 1 --save res-b.st --metrics res-b.jsonl > res-b2.log 2>&1 || fail "resume on 3 ranks: $(tail -n 5 res-b2.log)"
 same "1 process to step 2, 3 ranks to step 4" copy-1 res-b
+# ... and with --shard-optimizer on either side: its step-2 checkpoint is the
+# unsharded one, and a resume continues to one process's bits.
+trainN 2 res-c "${run[@]}" --steps 2 --shard-optimizer
+cmp -s res-c.st res-a2.st && echo "ok: 2 ranks, --shard-optimizer, write the unsharded checkpoint" ||
+  fail "the sharded step-2 checkpoint differs from the unsharded one"
+"$exe" train copy --resume res-c.st --steps 4 --quiet --threads 1 --save res-c.st --metrics res-c.jsonl > res-c2.log 2>&1 || fail "resume on 1 process: $(tail -n 3 res-c2.log)"
+same "2 ranks, --shard-optimizer, to step 2, 1 process to step 4" copy-1 res-c
+cp res-b2.st res-d.st && cp res-b2.jsonl res-d.jsonl
+"${mpi[@]}" -np 3 "$exe" train copy --resume res-d.st --steps 4 --quiet --threads 1 --shard-optimizer --save res-d.st --metrics res-d.jsonl > res-d2.log 2>&1 || fail "resume on 3 sharded ranks: $(tail -n 5 res-d2.log)"
+same "1 process to step 2, 3 ranks with --shard-optimizer to step 4" copy-1 res-d
 
 # 3. Refusals: non-zero exit within seconds, the message printed once.
 # refused NAME PATTERN COMMAND...: runs COMMAND, expects exit != 0 within 30 s and PATTERN exactly once.
@@ -86,6 +111,9 @@ refused "3 ranks, --accumulate 2" "attograd: error: \[dist\] 3 ranks cannot shar
 refused "ranks with different --lr" "rank 1 has train.lr = '0.5', rank 0 has '1'" \
   "${mpi[@]}" -np 1 "$exe" train copy "${tiny[@]}" --steps 2 --accumulate 2 --lr 1 : \
   -np 1 "$exe" train copy "${tiny[@]}" --steps 2 --accumulate 2 --lr 0.5
+refused "ranks with and without --shard-optimizer" "rank 1 has --shard-optimizer = 'on', rank 0 has 'off'" \
+  "${mpi[@]}" -np 1 "$exe" train copy "${tiny[@]}" --steps 2 --accumulate 2 : \
+  -np 1 "$exe" train copy "${tiny[@]}" --steps 2 --accumulate 2 --shard-optimizer
 head -c 300 /dev/urandom > garbage.st
 refused "an unreadable --resume on rank 1" "attograd: error: rank 1 of 2: " \
   "${mpi[@]}" -np 1 "$exe" train copy --resume copy-1.st --steps 6 --quiet : \
