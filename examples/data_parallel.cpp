@@ -1,12 +1,15 @@
 // A custom model trained data-parallel with dist/: the fit of minimal.cpp
 // with 4 micro-batches of 32 rows a step and Adam. Run it alone or as any
 // number of ranks dividing 4; rank 0 prints, and the printed bits (the
-// weights' hex and the losses) are the same for 1, 2 or 4 ranks:
+// weights' hex and the losses) are the same for 1, 2 or 4 ranks, and with
+// Adam's moments sharded over the ranks (ZeRO stage 1):
 //
 //   build/examples/data_parallel
 //   mpirun -np 2 build/examples/data_parallel
+//   mpirun -np 2 build/examples/data_parallel --shard-optimizer
 #include <cstdio>
 #include <cstring>
+#include <string_view>
 
 #include "dist/communicator.hpp"
 #include "dist/data_parallel.hpp"
@@ -36,7 +39,7 @@ std::pair<Tensor, Tensor> micro_batch(std::uint64_t index) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
   const auto comm = make_communicator();  // Open MPI under mpirun, else one process
   ParameterStore params(/*seed=*/1);      // the same initial values on every rank
   Graph g(&params);
@@ -48,7 +51,8 @@ int main() {
 
   constexpr std::int64_t K = 4;  // micro-batches a step; the number of ranks must divide it
   Executor ex(Backend::tbb, /*threads=*/1);
-  DataParallel dp(*comm, params);
+  const bool shard = argc > 1 && std::string_view(argv[1]) == "--shard-optimizer";
+  DataParallel dp(*comm, params, {.shard_optimizer = shard});
   auto adam = make_optimizer("adam", {{"beta2", 0.98}});
   for (std::int64_t step = 0; step < 100; ++step) {
     dp.begin_step(K);
@@ -61,8 +65,7 @@ int main() {
       });
     }
     const StepTotals totals = dp.end_step();  // every rank: the gradient summed over k = 0..K-1, in k order
-    scale_grads(params, 1.0 / K);
-    adam->step(params, 0.05);
+    dp.update(*adam, {.lr = 0.05, .grad_scale = 1.0 / K});  // scale_grads(params, 1.0 / K); adam->step(params, 0.05)
     if (comm->rank() == 0 && (step % 25 == 0 || step == 99)) std::printf("step %3lld  loss %.9g\n", static_cast<long long>(step), totals.loss);
   }
   if (comm->rank() != 0) return 0;
