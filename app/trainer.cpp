@@ -69,6 +69,15 @@ LrSchedule lr_schedule_for(const RunConfig& c) {
   return make_schedule(c.lr_schedule, {{"lr", c.lr}});
 }
 
+RunOptions micro_batch_options(const RunConfig& config, std::int64_t step, std::int64_t k) {
+  RunOptions run;
+  run.training = true;
+  run.seed = config.seed;
+  run.step = static_cast<std::uint64_t>((step - 1) * config.accumulate + k);  // data and dropout masks per micro-batch
+  run.precision = config.precision;
+  return run;
+}
+
 StepResult train_step(Trainee& trainee, Optimizer& optimizer, const LrSchedule& schedule, const RunConfig& config,
                       std::int64_t step, bool check_numerics, Profiler* profiler, DataParallel* parallel) {
   const auto start = Clock::now();
@@ -78,16 +87,11 @@ StepResult train_step(Trainee& trainee, Optimizer& optimizer, const LrSchedule& 
   DataParallel& dp = parallel != nullptr ? *parallel : single;
   dp.begin_step(config.accumulate);
   for (const std::int64_t k : dp.micro_batches()) {
-    const auto index = static_cast<std::uint64_t>((step - 1) * config.accumulate + k);
-    RunOptions run;
-    run.training = true;
-    run.seed = config.seed;
-    run.step = index;  // dropout masks differ per micro-batch
-    run.precision = config.precision;
+    RunOptions run = micro_batch_options(config, step, k);
     run.check_numerics = check_numerics;
     run.observer = profiler;
     dp.run(k, [&] {
-      const auto [loss, tokens] = trainee.train_batch(index, run);
+      const auto [loss, tokens] = trainee.train_batch(run.step, run);
       return MicroBatchResult{loss, tokens};
     });
   }

@@ -51,6 +51,11 @@ std::unique_ptr<Optimizer> optimizer_for(const RunConfig& config);
 // The learning-rate schedule the configuration names (built once per run).
 LrSchedule lr_schedule_for(const RunConfig& config);
 
+// The run of micro-batch k of step `step` (from 1): training, the run's
+// seed, and RunOptions::step = (step - 1) * accumulate + k, the index that
+// picks its data batch (Trainee::train_batch) and keys its dropout masks.
+RunOptions micro_batch_options(const RunConfig& config, std::int64_t step, std::int64_t k);
+
 // One optimizer step `step` (counted from 1): zero_grad, `accumulate`
 // micro-batches forward + backward, clipping, the update at the schedule's
 // rate for `step` (none when the loss is not finite: the optimizer only
