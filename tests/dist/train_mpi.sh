@@ -59,6 +59,8 @@ grep -q "Open MPI, 3 ranks" adamw-3tcp.log || fail "the 3-rank run does not say 
 # Sharded optimizer state (ZeRO stage 1): the same checkpoint, bit for bit,
 # with Adam and AdamW, clipping and accumulation.
 run=(copy "${tiny[@]}" --steps 4 --eval-every 2 --accumulate 6)
+train1 zero-1 "${run[@]}" --shard-optimizer
+same "copy: 1 process, --shard-optimizer (nothing to shard), vs without" copy-1 zero-1
 trainN 2 zero-2 "${run[@]}" --shard-optimizer
 same "copy: 2 ranks, --shard-optimizer, vs 1 process, --accumulate 6, adam" copy-1 zero-2
 trainN 3 zero-3 "${run[@]}" --shard-optimizer
