@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "app/settings.hpp"
 #include "dist/data_parallel.hpp"
 #include "dist/fingerprint.hpp"
 #include "dist/guard.hpp"
@@ -29,8 +30,9 @@ void check_ranks_agree(DataParallel& dp, const RunConfig& config, const TrainOpt
   if (comm.size() == 1) return;
   Facts facts = build_facts();
   facts.emplace_back("the OpenBLAS kernel (OPENBLAS_CORETYPE)", openblas_get_corename());
-  for (const auto& [key, value] : to_metadata(config))
-    if (key != "lm.data") facts.emplace_back(key, value);  // the text's path may differ by node; lm.data_hash may not
+  for (const Setting& s : train_settings())  // every stored setting, also those to_metadata leaves out at their default
+    if (s.stored != Stored::no && s.stored != Stored::by_checkpoint && s.key != "lm.data")
+      facts.emplace_back(s.key, s.value.write(config));  // the text's path may differ by node; lm.data_hash may not
   facts.emplace_back("seed", fmt::format("{}", config.seed));
   facts.emplace_back("--check-numerics", options.check_numerics ? "on" : "off");
   facts.emplace_back("--shard-optimizer", options.shard_optimizer ? "on" : "off");  // the ranks' collectives differ

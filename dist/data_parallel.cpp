@@ -131,7 +131,7 @@ bool DataParallel::layout() {
   layout_ = std::move(fresh);
   flat_.assign(static_cast<std::size_t>(layout_.size()), 0.0f);
   if (shards_optimizer()) {
-    if (shard_ && shard_->state_bytes() > 0)
+    if (shard_ && shard_->has_state())  // every rank's verdict is the same: no rank skips the collectives
       throw AgreedError("[dist] parameters were created after the first update of a sharded optimizer: its state "
                         "is cut by the first layout", rank() == 0);
     shard_ = std::make_unique<OptimizerShard>(layout_, rank());

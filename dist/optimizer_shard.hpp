@@ -61,6 +61,9 @@ class OptimizerShard {
 
   // Bytes of optimizer state this rank holds.
   std::int64_t state_bytes() const;
+  // Whether the optimizer has state yet: the same answer on every rank
+  // (state_bytes() is 0 on a rank whose shard is empty).
+  bool has_state() const { return has_state_; }
 
  private:
   struct Piece {

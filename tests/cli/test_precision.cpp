@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "app/loaded_model.hpp"
 #include "cli_check.hpp"
 #include "io/safetensors.hpp"
 
@@ -67,6 +68,27 @@ TEST_CASE("eval and decode run in the checkpoint's precision unless --precision 
   CHECK(bad.exit_code != 0);
   CHECK(contains(bad.output, "--precision"));
   CHECK(contains(bad.output, "f16"));
+}
+
+TEST_CASE("loading runs a model in its checkpoint's precision, or in the one asked for") {
+  const std::string bf16 = scratch("bf16_load.safetensors"), lm = scratch("bf16_lm.safetensors");
+  train_tiny("copy", with(kRun, {"--precision", "bf16", "--save", bf16}));
+  train_tiny("lm", {"--steps", "2", "--precision", "bf16", "--save", lm});
+  CHECK(load_seq2seq(bf16, "copy", 1).model->precision() == Precision::bf16);
+  CHECK(load_seq2seq(bf16, "copy", 1, Precision::f32).model->precision() == Precision::f32);
+  CHECK(load_lm(lm, 1).model->precision() == Precision::bf16);
+  CHECK(load_lm(lm, 1, Precision::f32).model->precision() == Precision::f32);
+  CHECK(load_seq2seq(trained_copy_model(), "copy", 1).model->precision() == Precision::f32);  // no entry: f32
+
+  // The other commands that load take the flag too.
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"sample", "--load", lm, "--length", "5", "--precision", "f32"},
+        std::vector<std::string>{"attention", "copy", "--load", bf16, "--input", "1 2", "--out",
+                                 scratch("bf16_attention.svg"), "--precision", "f32"}}) {
+    const CliResult r = run_attograd(args);
+    INFO(joined(args), "\n", r.output);
+    CHECK(r.exit_code == 0);
+  }
 }
 
 TEST_CASE("a resumed run keeps the checkpoint's precision and refuses another") {

@@ -140,7 +140,7 @@ TEST_CASE("a setting at its absent_means value is left out of the metadata, and 
     CHECK(s.value.write(training_from_metadata(metadata, "absent")) == s.absent_means);
     CHECK(to_metadata(config).at(s.key) != s.absent_means);
     metadata[s.key] = "half";
-    CHECK_THROWS_WITH_AS(from_metadata(metadata, "bad"), doctest::Contains(fmt::format("entry '{}' = 'half'", s.key).c_str()),
+    CHECK_THROWS_WITH_AS(from_metadata(metadata, "bad"), doctest::Contains(fmt::format("entry '{}' = 'half' is not a valid value", s.key).c_str()),
                          FileError);
   }
   CHECK(omissible == 1);  // --precision
