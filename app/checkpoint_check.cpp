@@ -7,6 +7,7 @@
 #include "engine/error.hpp"
 #include "io/safetensors.hpp"
 #include "app/model_size.hpp"
+#include "app/settings.hpp"
 #include "models/layers.hpp"
 
 namespace attograd {
@@ -30,7 +31,6 @@ class Checker {
       if (it->second == a) return;
     fail(fmt::format("'{}' = '{}' is not one of {}", entry, excerpt(it->second), fmt::join(allowed, ", ")));
   }
-  static std::string excerpt(const std::string& s) { return s.size() <= 40 ? s : s.substr(0, 37) + "..."; }
 
  private:
   const std::string& path_;
@@ -44,7 +44,28 @@ void check_entries(const Checker& c, const Metadata& m) {
   if (const auto it = m.find("lm.alphabet_hex"); it != m.end()) {
     const std::string& h = it->second;
     if (h.size() % 2 != 0 || h.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
-      c.fail(fmt::format("'lm.alphabet_hex' = '{}' is not an even number of hexadecimal digits", Checker::excerpt(h)));
+      c.fail(fmt::format("'lm.alphabet_hex' = '{}' is not an even number of hexadecimal digits", excerpt(h)));
+  }
+}
+
+// A stored setting with a flag holds a value that flag accepts: otherwise a
+// resumed run would train with, say, --lr nan, which the command line refuses.
+void check_flag_ranges(const Checker& c, const Metadata& m) {
+  for (const Setting& s : train_settings()) {
+    const auto it = m.find(s.key);
+    if (s.key.empty() || !s.check.range || it == m.end()) continue;
+    const auto [low, high] = *s.check.range;
+    double value = 0;
+    try {
+      std::size_t used = 0;
+      value = std::stod(it->second, &used);
+      if (used != it->second.size()) continue;  // not a number: from_metadata names it
+    } catch (const std::logic_error&) {
+      continue;  // from_metadata names it
+    }
+    if (!(value >= low && value <= high))
+      c.fail(fmt::format("'{}' = {} is outside {}..{}, the range of {}", s.key, excerpt(it->second), low, high,
+                         s.flag));
   }
 }
 
@@ -78,7 +99,7 @@ void check_tensors(const Checker& c, const SafetensorsHeader& header, const RunC
     const std::string param = state ? t.name.substr(kOptimizerPrefix.size(), t.name.rfind('.') - kOptimizerPrefix.size()) : t.name;
     const auto it = expected.find(param);
     if (it == expected.end())
-      c.fail(fmt::format("tensor '{}' is not {} of the model its metadata describes", Checker::excerpt(t.name),
+      c.fail(fmt::format("tensor '{}' is not {} of the model its metadata describes", excerpt(t.name),
                          state ? "optimizer state of a parameter" : "a parameter"));
     if (t.dtype != DType::f32) c.fail(fmt::format("tensor '{}' is {}, the model's parameters are f32", t.name, dtype_name(t.dtype)));
     if (t.shape != it->second)
@@ -94,13 +115,19 @@ void check_tensors(const Checker& c, const SafetensorsHeader& header, const RunC
 
 }  // namespace
 
-RunConfig check_checkpoint(const std::string& path, const ModelBounds& bounds) {
+RunConfig check_run_metadata(const Metadata& metadata, const std::string& path, const ModelBounds& bounds) {
   const Checker c(path);
-  const SafetensorsHeader header = read_safetensors_header(path);
-  check_entries(c, header.metadata);
-  const RunConfig config = from_metadata(header.metadata, path);
+  check_entries(c, metadata);
+  check_flag_ranges(c, metadata);
+  const RunConfig config = from_metadata(metadata, path);
   check_bounds(c, config, bounds);
-  check_tensors(c, header, config);
+  return config;
+}
+
+RunConfig check_checkpoint(const std::string& path, const ModelBounds& bounds) {
+  const SafetensorsHeader header = read_safetensors_header(path);
+  const RunConfig config = check_run_metadata(header.metadata, path, bounds);
+  check_tensors(Checker(path), header, config);
   return config;
 }
 

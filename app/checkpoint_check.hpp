@@ -34,4 +34,11 @@ struct ModelBounds {
 // configuration its metadata holds (from_metadata). Throws FileError.
 RunConfig check_checkpoint(const std::string& path, const ModelBounds& bounds = {});
 
+// Check 1 alone, on metadata already read (`path` names it in messages):
+// also every stored setting that has a flag must be within that flag's range
+// (a checkpoint cannot give a run a value the command line refuses, NaN
+// included). Returns from_metadata's configuration. Throws FileError.
+RunConfig check_run_metadata(const std::map<std::string, std::string>& metadata, const std::string& path,
+                             const ModelBounds& bounds = {});
+
 }  // namespace attograd

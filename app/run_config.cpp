@@ -67,8 +67,8 @@ void read_entries(const std::map<std::string, std::string>& m, const std::string
     if (it == m.end())
       throw FileError(fmt::format("[checkpoint] '{}' has no '{}' entry: was it written by `attograd train`?", path, s.key));
     if (!s.value.read(c, it->second))
-      throw FileError(fmt::format("[checkpoint] '{}': entry '{}' = '{}' is not {}", path, s.key, it->second,
-                                      s.absent_means.empty() ? "a number" : "a valid value"));
+      throw FileError(fmt::format("[checkpoint] '{}': entry '{}' = '{}' is not {}", path, s.key, excerpt(it->second),
+                                  s.absent_means.empty() ? "a number" : "a valid value"));
   }
 }
 

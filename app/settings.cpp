@@ -1,5 +1,6 @@
 #include "app/settings.hpp"
 
+#include <cctype>
 #include <type_traits>
 
 #include <fmt/format.h>
@@ -20,7 +21,9 @@ template <class T> bool parse(const std::string& text, T& out) {
       if constexpr (std::is_same_v<T, double>) out = std::stod(text, &used);
       else if constexpr (std::is_signed_v<T>) out = std::stoll(text, &used);
       else out = std::stoull(text, &used);
-      return used == text.size() && (std::is_signed_v<T> || text.front() != '-');
+      // stoull reads " -5" as 2^64 - 5: no leading space, and no sign for an unsigned
+      return used == text.size() && !std::isspace(static_cast<unsigned char>(text.front())) &&
+             (std::is_signed_v<T> || text.front() != '-');
     } catch (const std::logic_error&) {
       return false;
     }
@@ -73,8 +76,9 @@ SettingValue alphabet_value() {
             return hex;
           },
           [](RunConfig& c, const std::string& hex) {
+            if (hex.size() % 2 != 0 || hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) return false;
             c.alphabet.clear();
-            for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+            for (std::size_t i = 0; i < hex.size(); i += 2)
               c.alphabet.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
             return true;
           }};

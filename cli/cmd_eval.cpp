@@ -1,14 +1,12 @@
 // attograd eval TASK --load PATH [--data FILE]   (TASK copy, numbers or lm)
-#include <fstream>
-
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
 #include "app/loaded_model.hpp"
+#include "app/tasks/examples_file.hpp"
 #include "app/tasks/registry.hpp"
 #include "engine/error.hpp"
-#include "io/regular_file.hpp"
 
 namespace attograd {
 namespace {
@@ -22,30 +20,6 @@ struct EvalArgs {
   std::int64_t batches = 20, batch = 30;
   int threads = 0;
 };
-
-// FILE: one example per line, "source<TAB>target", tokens as the task writes them.
-std::vector<Example> read_examples(const Seq2SeqTask& task, const std::string& path) {
-  require_regular_file(path, "eval");
-  std::ifstream in(path);
-  if (!in) throw FileError(fmt::format("[eval] cannot read '{}'", path));
-  std::vector<Example> examples;
-  std::string line;
-  for (int number = 1; std::getline(in, line); ++number) {
-    if (line.empty()) continue;
-    const auto tab = line.find('\t');
-    if (tab == std::string::npos)
-      throw FileError(fmt::format("[eval] {}:{}: expected \"source<TAB>target\"", path, number));
-    try {
-      examples.push_back({task.encode_source(line.substr(0, tab)), task.encode_target(line.substr(tab + 1))});
-    } catch (const Error& e) {
-      throw FileError(fmt::format("[eval] {}:{}: {}", path, number, e.what()));
-    }
-    if (task.eos() < 0 && examples.back().tgt.front() != task.bos())
-      throw FileError(fmt::format("[eval] {}:{}: a {} target starts with {}", path, number, task.name(), task.bos()));
-  }
-  if (examples.empty()) throw FileError(fmt::format("[eval] '{}' holds no examples", path));
-  return examples;
-}
 
 std::vector<Batch> batches_of(const std::vector<Example>& examples, std::int64_t batch) {
   std::vector<Batch> batches;

@@ -1,5 +1,7 @@
 // attograd: train, evaluate, decode, profile and draw Transformers built from
 // graph ops. `attograd --help` and `attograd COMMAND --help` list everything.
+#include <string_view>
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -19,7 +21,7 @@ std::string unknown_command(const CLI::App& app, int argc, char** argv) {
     if (sub->get_name() == argv[1]) return "";
     names.push_back(sub->get_name());
   }
-  return fmt::format("unknown command '{}'; the commands are {}", argv[1], fmt::join(names, ", "));
+  return fmt::format("unknown command '{}'; the commands are {}", excerpt(argv[1]), fmt::join(names, ", "));
 }
 
 }  // namespace attograd
@@ -44,6 +46,11 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // CLI11 quotes a value it cannot convert whole: cut a long one short.
+    if (e.get_exit_code() != 0 && std::string_view(e.what()).size() > 500) {
+      fmt::print(stderr, "{}\nRun with --help for more information.\n", attograd::excerpt(e.what(), 500));
+      return e.get_exit_code();
+    }
     return app.exit(e);
   } catch (const attograd::AgreedError& e) {
     // Every rank of an MPI job has this error; rank 0 prints it, once

@@ -10,6 +10,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "engine/error.hpp"
+
 namespace attograd {
 
 inline const CLI::Validator Finite(
@@ -21,7 +23,7 @@ inline const CLI::Validator Finite(
       } catch (const std::exception&) {
         return "";  // not a number at all: the option's own conversion names it
       }
-      return text + " is not a finite number";
+      return excerpt(text) + " is not a finite number";
     },
     "", "Finite");  // no description: --help reads as before
 

@@ -8,6 +8,12 @@
 
 namespace attograd {
 
+// User input quoted in a message, cut to `max` characters ("..." marks a cut):
+// a message must not echo a 30 KB line back.
+inline std::string excerpt(const std::string& text, std::size_t max = 40) {
+  return text.size() <= max ? text : text.substr(0, max - 3) + "...";
+}
+
 // Base of everything attograd throws.
 struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;

@@ -42,10 +42,7 @@ constexpr DTypeInfo kDTypes[] = {
     {"U16", 2, false}, {"U8", 1, false},   {"BOOL", 1, false}, {"F8_E4M3", 1, false}, {"F8_E5M2", 1, false},
 };
 
-std::string excerpt(const json& v) {
-  std::string s = v.dump();
-  return s.size() <= 40 ? s : s.substr(0, 37) + "...";
-}
+std::string json_excerpt(const json& v) { return excerpt(v.dump()); }
 
 // Builds the JSON value (a SAX handler for nlohmann::json::sax_parse),
 // refusing as it goes a duplicate key in any object (the object's own map
@@ -83,7 +80,6 @@ class StrictDomBuilder {
   const std::string& problem() const { return problem_; }
 
  private:
-  static std::string excerpt(const std::string& s) { return s.size() <= 40 ? s : s.substr(0, 37) + "..."; }
   // Stores `v` where the parser is: the root, the next array element or the last key's value.
   json* place(json&& v) {
     if (open_.empty()) return &(root_ = std::move(v));
@@ -128,12 +124,12 @@ json parse_strict(const InputFile& f, const std::string& text) {
 
 std::uint64_t unsigned_number(const InputFile& f, const std::string& name, const char* field, const json& v) {
   if (!v.is_number_unsigned())
-    f.fail(fmt::format("tensor '{}': {} must hold non-negative integers, found {}", name, field, excerpt(v)));
+    f.fail(fmt::format("tensor '{}': {} must hold non-negative integers, found {}", name, field, json_excerpt(v)));
   return v.get<std::uint64_t>();
 }
 
 const DTypeInfo& dtype_info(const InputFile& f, const std::string& name, const json& v) {
-  if (!v.is_string()) f.fail(fmt::format("tensor '{}': dtype must be a string, found {}", name, excerpt(v)));
+  if (!v.is_string()) f.fail(fmt::format("tensor '{}': dtype must be a string, found {}", name, json_excerpt(v)));
   const std::string s = v.get<std::string>();
   for (const DTypeInfo& d : kDTypes) {
     if (s != d.name) continue;
@@ -146,7 +142,7 @@ const DTypeInfo& dtype_info(const InputFile& f, const std::string& name, const j
 // The shape, and its size in bytes for `element` bytes per value.
 std::pair<Shape, std::uint64_t> parse_shape(const InputFile& f, const std::string& name, const json& v,
                                             std::uint64_t element) {
-  if (!v.is_array()) f.fail(fmt::format("tensor '{}': shape must be an array, found {}", name, excerpt(v)));
+  if (!v.is_array()) f.fail(fmt::format("tensor '{}': shape must be an array, found {}", name, json_excerpt(v)));
   Shape shape;
   std::uint64_t bytes = element;
   bool overflow = false;
@@ -156,12 +152,12 @@ std::pair<Shape, std::uint64_t> parse_shape(const InputFile& f, const std::strin
                __builtin_mul_overflow(bytes, n, &bytes);
     shape.push_back(static_cast<std::int64_t>(n));
   }
-  if (overflow) f.fail(fmt::format("tensor '{}': shape {} is too large", name, excerpt(v)));
+  if (overflow) f.fail(fmt::format("tensor '{}': shape {} is too large", name, json_excerpt(v)));
   return {shape, bytes};
 }
 
 HeaderEntry parse_entry(const InputFile& f, const std::string& name, const json& v, std::uint64_t data_size) {
-  if (!v.is_object()) f.fail(fmt::format("tensor '{}': entry must be an object, found {}", name, excerpt(v)));
+  if (!v.is_object()) f.fail(fmt::format("tensor '{}': entry must be an object, found {}", name, json_excerpt(v)));
   for (const auto& item : v.items())
     if (item.key() != "dtype" && item.key() != "shape" && item.key() != "data_offsets")
       f.fail(fmt::format("tensor '{}': unexpected field \"{}\"", name, item.key()));
@@ -171,7 +167,7 @@ HeaderEntry parse_entry(const InputFile& f, const std::string& name, const json&
   auto [shape, bytes] = parse_shape(f, name, v["shape"], dtype.size);
   const json& offsets = v["data_offsets"];
   if (!offsets.is_array() || offsets.size() != 2)
-    f.fail(fmt::format("tensor '{}': data_offsets must be [begin, end], found {}", name, excerpt(offsets)));
+    f.fail(fmt::format("tensor '{}': data_offsets must be [begin, end], found {}", name, json_excerpt(offsets)));
   const std::uint64_t begin = unsigned_number(f, name, "data_offsets", offsets[0]);
   const std::uint64_t end = unsigned_number(f, name, "data_offsets", offsets[1]);
   if (begin > end) f.fail(fmt::format("tensor '{}': data_offsets [{}, {}] end before they begin", name, begin, end));
@@ -185,11 +181,11 @@ HeaderEntry parse_entry(const InputFile& f, const std::string& name, const json&
 }
 
 Metadata parse_metadata(const InputFile& f, const json& v) {
-  if (!v.is_object()) f.fail(fmt::format("__metadata__ must be an object, found {}", excerpt(v)));
+  if (!v.is_object()) f.fail(fmt::format("__metadata__ must be an object, found {}", json_excerpt(v)));
   Metadata m;
   for (const auto& item : v.items()) {
     if (!item.value().is_string())
-      f.fail(fmt::format("__metadata__ \"{}\" must be a string, found {}", item.key(), excerpt(item.value())));
+      f.fail(fmt::format("__metadata__ \"{}\" must be a string, found {}", excerpt(item.key()), json_excerpt(item.value())));
     m[item.key()] = item.value().get<std::string>();
   }
   return m;
@@ -261,7 +257,7 @@ ParsedHeader read_header(const InputFile& f) {
   std::string text(length, '\0');
   f.read_at(8, text.data(), length);
   const json header = parse_strict(f, text);
-  if (!header.is_object()) f.fail(fmt::format("the JSON header must be an object, found {}", excerpt(header)));
+  if (!header.is_object()) f.fail(fmt::format("the JSON header must be an object, found {}", json_excerpt(header)));
   ParsedHeader result;
   result.data_start = 8 + length;
   const std::uint64_t data_size = f.size() - result.data_start;

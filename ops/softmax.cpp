@@ -230,7 +230,7 @@ void register_softmax_ops(OpRegistry& r) {
     const std::string name = SoftmaxOp(kind, -1).name();
     r.add({name,
            summary,
-           [kind, name](const Attributes& a) -> OpPtr {
+           [kind = kind, name](const Attributes& a) -> OpPtr {
              return std::make_shared<SoftmaxOp>(kind, a.get_int(name, "axis", -1));
            },
            kind == Kind::masked_softmax ? masked : every_axis,

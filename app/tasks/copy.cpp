@@ -23,7 +23,7 @@ TokenIds parse_ids(const std::string& text) {
       used = 0;
     }
     if (used != w.size() || v < 1 || v >= kVocab)
-      throw Error(fmt::format("[copy] token '{}' is not an id in 1..{}", w, kVocab - 1));
+      throw Error(fmt::format("[copy] token '{}' is not an id in 1..{}", excerpt(w), kVocab - 1));
     ids.push_back(v);
   }
   if (ids.empty()) throw Error("[copy] empty input: give ids such as \"1 2 3 4\"");

@@ -77,10 +77,10 @@ class NumbersTask final : public Seq2SeqTask {
     TokenIds ids;
     for (char c : text) {
       if (c == ' ') continue;
-      if (c < '0' || c > '9') throw Error(fmt::format("[numbers] '{}' is not a digit in \"{}\"", c, text));
+      if (c < '0' || c > '9') throw Error(fmt::format("[numbers] '{}' is not a digit in \"{}\"", c, excerpt(text)));
       ids.push_back(digits_.id(std::string(1, c)));
     }
-    if (ids.empty() || ids.size() > 6) throw Error(fmt::format("[numbers] \"{}\" must have 1 to 6 digits", text));
+    if (ids.empty() || ids.size() > 6) throw Error(fmt::format("[numbers] \"{}\" must have 1 to 6 digits", excerpt(text)));
     return ids;
   }
   TokenIds encode_target(const std::string& text) const override {

@@ -19,7 +19,7 @@ Vocab::Vocab(const std::vector<std::string>& words) : words_{"<pad>", "<s>", "</
 
 std::int32_t Vocab::id(const std::string& word) const {
   auto it = std::find(words_.begin(), words_.end(), word);
-  if (it == words_.end()) throw Error(fmt::format("[vocab] unknown token '{}'", word));
+  if (it == words_.end()) throw Error(fmt::format("[vocab] unknown token '{}'", excerpt(word)));
   return static_cast<std::int32_t>(it - words_.begin());
 }
 

@@ -36,4 +36,46 @@ TEST_CASE("plot refuses a step of 1e308 instead of computing with it") {
   CHECK(contains(r.output, "huge_step.jsonl:2: \"step\" must be a count between 0 and 2^53"));
 }
 
+TEST_CASE("eval --data refuses an example longer than the model's positions, naming the line") {
+  const std::string data = scratch("too_long.tsv");
+  std::string tokens;
+  for (int i = 0; i < 2000; ++i) tokens += "1 ";
+  write_file(data, "1 2 3\t1 2 3\n" + tokens + "\t1 2\n");
+  const CliResult r = run_attograd({"eval", "copy", "--load", trained_copy_model(), "--data", data, "--threads", "1"});
+  CHECK(r.exit_code == 1);
+  CHECK(contains(r.output, data + ":2: the source has 2000 tokens; the model's positions end at 1024"));
+}
+
+TEST_CASE("messages quote an excerpt of a 30 KB input, not all of it") {
+  const std::string huge(30000, '7');
+  const std::string data = scratch("huge_token.tsv");
+  write_file(data, huge + "\t1 2\n");
+  const CliResult eval = run_attograd({"eval", "copy", "--load", trained_copy_model(), "--data", data});
+  CHECK(eval.exit_code == 1);
+  CHECK(contains(eval.output, data + ":1: [copy] token '777"));
+  CHECK(eval.output.size() < 1000);
+  const CliResult flag = run_attograd({"train", "copy", "--lr", "1" + huge + "x"});
+  CHECK(flag.exit_code != 0);
+  CHECK(contains(flag.output, "--lr"));
+  CHECK(flag.output.size() < 1000);
+  SafetensorsFile f = load_safetensors(trained_copy_model());
+  f.metadata["model.d_ff"] = huge + "x";
+  const std::string ckpt = scratch("huge_entry.safetensors");
+  save_safetensors(ckpt, f.tensors, f.metadata);
+  const CliResult load = run_attograd({"decode", "copy", "--load", ckpt, "--input", "1 2"});
+  CHECK(load.exit_code == 1);
+  CHECK(contains(load.output, "entry 'model.d_ff' = '777"));
+  CHECK(load.output.size() < 1000);
+}
+
+TEST_CASE("a checkpoint cannot give a resumed run a setting its flag refuses, NaN included") {
+  SafetensorsFile f = load_safetensors(trained_copy_model());
+  f.metadata["train.lr"] = "nan";
+  const std::string path = scratch("nan_lr.safetensors");
+  save_safetensors(path, f.tensors, f.metadata);
+  const CliResult r = run_attograd({"train", "copy", "--resume", path, "--steps", "500", "--quiet", "--threads", "1"});
+  CHECK(r.exit_code == 1);
+  CHECK(contains(r.output, "'train.lr' = nan is outside 0..1000000, the range of --lr"));
+}
+
 }  // namespace attograd::test
