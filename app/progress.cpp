@@ -8,7 +8,9 @@
 #include <fmt/format.h>
 
 #include "engine/error.hpp"
+#include "io/atomic_file.hpp"
 #include "io/regular_file.hpp"
+#include "viz/metrics.hpp"
 
 namespace attograd {
 
@@ -45,14 +47,43 @@ void ProgressBar::finish() {
   if (!quiet_ && tty_) fmt::print(stderr, "\n");
 }
 
-void MetricsWriter::open(const std::string& path, bool append) {
-  if (path.empty()) return;
+namespace {
+
+// Drops the records of steps after `step` from the metrics file `path` (if
+// it exists), replacing it atomically; returns how many were dropped.
+std::size_t drop_records_after(const std::string& path, std::int64_t step) {
+  std::ifstream in(path);
+  if (!in) return 0;  // a new file
+  std::string kept, line;
+  std::size_t dropped = 0;
+  while (std::getline(in, line)) {
+    const std::optional<double> s = metrics_line_step(line);
+    if (s && *s > static_cast<double>(step)) {
+      ++dropped;
+      continue;
+    }
+    kept += line + '\n';
+  }
+  if (in.bad()) throw FileError(fmt::format("[metrics] error while reading '{}'", path));
+  if (dropped == 0) return 0;
+  AtomicFileWriter out(path);
+  out.write(kept.data(), kept.size());
+  out.commit();
+  return dropped;
+}
+
+}  // namespace
+
+std::size_t MetricsWriter::open(const std::string& path, std::optional<std::int64_t> resumed_at) {
+  if (path.empty()) return 0;
   struct stat st {};  // a FIFO would block the open until a reader appears
   if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
     throw FileError(fmt::format("[metrics] '{}': not a regular file ({})", path, file_kind(st.st_mode)));
-  out_.open(path, append ? std::ios::app : std::ios::trunc);
+  const std::size_t dropped = resumed_at ? drop_records_after(path, *resumed_at) : 0;
+  out_.open(path, resumed_at ? std::ios::app : std::ios::trunc);
   if (!out_) throw FileError(fmt::format("[metrics] cannot open '{}' for writing", path));
   path_ = path;
+  return dropped;
 }
 
 void MetricsWriter::write(const std::string& json_object) {

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <fstream>
+#include <optional>
 #include <string>
 
 namespace attograd {
@@ -32,8 +33,12 @@ class ProgressBar {
 class MetricsWriter {
  public:
   MetricsWriter() = default;
-  // Opens `path` (truncating, or appending when resuming); "" disables.
-  void open(const std::string& path, bool append);
+  // Opens `path`; "" disables. A new run empties the file. A run resumed
+  // at step `resumed_at` appends, after dropping the records of later steps
+  // (an interrupted run wrote them after its last checkpoint; this run
+  // repeats those steps): the file is replaced atomically, every other line
+  // is kept. Returns the number of records dropped.
+  std::size_t open(const std::string& path, std::optional<std::int64_t> resumed_at);
   void keep_lines() { keep_ = true; }
   bool enabled() const { return out_.is_open(); }
   void write(const std::string& json_object);

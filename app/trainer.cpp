@@ -1,11 +1,8 @@
 #include "app/trainer.hpp"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cmath>
-#include <filesystem>
 #include <optional>
 #include <sstream>
 
@@ -15,12 +12,14 @@
 #include "app/distributed.hpp"
 #include "app/checkpoint_check.hpp"
 #include "app/divergence_guard.hpp"
+#include "app/output_paths.hpp"
 #include "app/progress.hpp"
 #include "app/resume.hpp"
 #include "app/run_config.hpp"
 #include "app/trainee.hpp"
 #include "dist/data_parallel.hpp"
 #include "dist/guard.hpp"
+#include "io/file_lock.hpp"
 #include "train/checkpoint.hpp"
 #include "engine/error.hpp"
 #include "train/optimizer.hpp"
@@ -124,18 +123,6 @@ RunConfig run_config(const TrainOptions& options) {
   return options.resume.empty() ? config : resumed_config(options, config);
 }
 
-// --save is written after the first evaluation: check its directory before training.
-void check_save_path(const std::string& path) {
-  namespace fs = std::filesystem;
-  const fs::path dir = fs::path(path).parent_path().empty() ? fs::path(".") : fs::path(path).parent_path();
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec))
-    throw Error(fmt::format("[train] --save '{}': the directory '{}' does not exist", path, dir.string()));
-  if (fs::is_directory(path, ec)) throw Error(fmt::format("[train] --save '{}' is a directory, not a file", path));
-  if (::access(dir.c_str(), W_OK | X_OK) != 0)
-    throw Error(fmt::format("[train] --save '{}': the directory '{}' is not writable", path, dir.string()));
-}
-
 // The curves of this run (with --metrics: of the whole file, so a resumed
 // run's plot shows the steps before the resume too).
 void draw_curves(const TrainOptions& options, const MetricsWriter& metrics) {
@@ -199,9 +186,12 @@ Setup set_up(const TrainOptions& options, bool root) {
 TrainSummary train(const TrainOptions& all_ranks_options, Communicator& comm) {
   const bool root = comm.rank() == 0;
   const TrainOptions options = options_for_rank(all_ranks_options, comm.rank());
+  std::optional<FileLock> save_lock;  // held for the whole run: no other trainer saves to this path
   run_on_root(comm, [&] {
     if (!options.plot.empty()) check_drawing_path(options.plot);  // fail before the work, not after
-    if (!options.save.empty()) check_save_path(options.save);
+    if (!options.plot.empty()) check_output_path("--plot", options.plot);
+    if (!options.save.empty()) check_output_path("--save", options.save);
+    if (!options.save.empty()) save_lock.emplace(options.save);
   });
   Setup setup;
   run_on_all(comm, [&] { setup = set_up(options, root); });
@@ -215,7 +205,10 @@ TrainSummary train(const TrainOptions& all_ranks_options, Communicator& comm) {
 
   MetricsWriter metrics;
   run_on_root(comm, [&] {
-    metrics.open(options.metrics, !options.resume.empty());
+    const std::optional<std::int64_t> resumed_at = options.resume.empty() ? std::nullopt : std::optional(start_step);
+    if (const std::size_t dropped = metrics.open(options.metrics, resumed_at))
+      fmt::print(stderr, "note: dropped {} record(s) of steps after {} from '{}': this run repeats those steps\n", dropped,
+                 start_step, options.metrics);
     if (!options.plot.empty() && options.metrics.empty()) metrics.keep_lines();
     fmt::print(stderr, "attograd train {}: {} parameters, {} layers, D={}, H={}, F={}, batch {}, steps {}..{}{}\n",
                config.task, trainee->parameters().numel(), config.model.layers, config.model.d_model,

@@ -2,8 +2,10 @@
 // with nlohmann's non-throwing parser and checked field by field.
 #include "viz/metrics.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <istream>
+#include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -49,7 +51,32 @@ MetricRecord parse_record(const std::string& line) {
   return r;
 }
 
+using Field = std::optional<double> MetricRecord::*;
+constexpr Field kFields[] = {&MetricRecord::loss, &MetricRecord::lr, &MetricRecord::tokens_per_s,
+                             &MetricRecord::eval_loss, &MetricRecord::accuracy};
+
+// A later value of a metric at a step replaces an earlier one (an earlier
+// attograd appended, on resume, steps the file already had); records left
+// without a value are dropped.
+void keep_last_per_step(std::vector<MetricRecord>& records) {
+  std::set<std::pair<double, std::size_t>> seen;  // (step, index in kFields)
+  for (auto r = records.rbegin(); r != records.rend(); ++r)
+    for (std::size_t i = 0; i < std::size(kFields); ++i)
+      if ((*r).*kFields[i] && !seen.insert({r->step, i}).second) ((*r).*kFields[i]).reset();
+  std::erase_if(records, [](const MetricRecord& r) {
+    return std::none_of(std::begin(kFields), std::end(kFields), [&](Field f) { return (r.*f).has_value(); });
+  });
+}
+
 }  // namespace
+
+std::optional<double> metrics_line_step(const std::string& line) {
+  try {
+    return parse_record(line).step;
+  } catch (const std::invalid_argument&) {
+    return std::nullopt;
+  }
+}
 
 MetricsRun parse_metrics(std::istream& in, const std::string& name, const std::string& source) {
   MetricsRun run{name, {}};
@@ -64,6 +91,7 @@ MetricsRun parse_metrics(std::istream& in, const std::string& name, const std::s
     }
   }
   if (in.bad()) throw FileError(fmt::format("[metrics] error while reading {}", source));
+  keep_last_per_step(run.records);
   return run;
 }
 

@@ -1,7 +1,9 @@
 // Reading the metrics files that training writes: JSON lines, one object per
 // line. Training records carry "step", "loss", "lr", "tokens_per_s";
 // evaluation records carry "step", "eval_loss", "accuracy". Every field but
-// "step" is optional, unknown keys are ignored, blank lines are skipped. A
+// "step" is optional, unknown keys are ignored, blank lines are skipped.
+// When a metric appears twice for one step, the later value is kept (files
+// that an earlier attograd appended to on resume could hold a step twice). A
 // null value is refused: nlohmann writes NaN and Inf as null, and a curve
 // that silently lost its diverged points would mislead (since issue 18,
 // training stops or skips the step instead of writing one).
@@ -44,5 +46,8 @@ MetricsRun read_metrics(const std::filesystem::path& path);
 
 // The same from a stream; `source` names it in error messages.
 MetricsRun parse_metrics(std::istream& in, const std::string& name, const std::string& source);
+
+// The "step" of one metrics line, or nothing for a line that is not a valid record.
+std::optional<double> metrics_line_step(const std::string& line);
 
 }  // namespace attograd

@@ -4,11 +4,11 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
 
 #include <fmt/format.h>
 
 #include "engine/error.hpp"
+#include "io/atomic_file.hpp"
 
 namespace attograd {
 namespace {
@@ -20,11 +20,11 @@ std::string lower_extension(const std::filesystem::path& path) {
   return ext;
 }
 
+// Atomically: a full disk or a kill leaves the old picture or none, never a truncated one.
 void write_bytes(const std::filesystem::path& path, const char* data, size_t size) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (out) out.write(data, static_cast<std::streamsize>(size));
-  if (out) out.close();
-  if (!out) throw FileError(fmt::format("[viz] cannot write {}", path.string()));
+  AtomicFileWriter out(path.string());
+  out.write(data, size);
+  out.commit();
 }
 
 }  // namespace

@@ -18,8 +18,9 @@ namespace attograd {
 // has no librsvg. Lets a command check its arguments before doing the work.
 void check_drawing_path(const std::filesystem::path& path);
 
-// Writes `svg` to `path` (overwriting it). Throws as check_drawing_path, and
-// FileError "[viz] cannot write <path>" when the file cannot be written.
+// Writes `svg` to `path` (replacing it atomically: io/atomic_file.hpp).
+// Throws as check_drawing_path, and FileError "[file] <path>: ..." when the
+// file cannot be written.
 void save_drawing(const Svg& svg, const std::filesystem::path& path, double png_scale = 1.0);
 
 // True when this build can write PNG (librsvg and cairo were found).

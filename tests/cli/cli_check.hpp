@@ -21,6 +21,21 @@ struct CliResult {
 // Runs the attograd program with `args` (no shell involved).
 CliResult run_attograd(const std::vector<std::string>& args);
 
+// The attograd program running in the background (output discarded) until
+// this object is destroyed, which kills it (SIGKILL) and waits for it.
+class BackgroundAttograd {
+ public:
+  explicit BackgroundAttograd(const std::vector<std::string>& args);
+  ~BackgroundAttograd();
+  BackgroundAttograd(const BackgroundAttograd&) = delete;
+  BackgroundAttograd& operator=(const BackgroundAttograd&) = delete;
+  int pid() const { return pid_; }
+  bool running() const;  // false once it has exited
+
+ private:
+  int pid_ = -1;
+};
+
 // A tiny model: 1 layer, D 32, 2 heads, F 64, one thread, no progress bar.
 std::vector<std::string> tiny_model();
 // `train TASK` with the tiny model plus `more`; fails the test unless it exits 0.

@@ -91,8 +91,8 @@ TEST_CASE("a --save path that cannot be written is refused before the first step
   };
   std::vector<Case> cases{
       {"/nonexistent/run/model.safetensors", "the directory '/nonexistent/run' does not exist"},
-      {file + "/model.safetensors", "the directory '" + file + "' does not exist"},
-      {scratch(""), "is a directory, not a file"},
+      {file + "/model.safetensors", "'" + file + "' is not a directory"},
+      {scratch(""), "it is a directory, not a regular file"},
   };
   if (::geteuid() != 0)  // root may write anywhere
     cases.push_back({read_only + "/model.safetensors", "the directory '" + read_only + "' is not writable"});

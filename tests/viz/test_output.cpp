@@ -1,4 +1,8 @@
 #include <doctest/doctest.h>
+#include <sys/resource.h>
+
+#include <csignal>
+#include <filesystem>
 
 #include "engine/error.hpp"
 #include "viz/attention_map.hpp"
@@ -40,6 +44,27 @@ TEST_CASE("an SVG is written as it is and a bad directory is a FileError") {
   save_drawing(svg, path);
   CHECK(test::read_text(path) == svg.text);
   CHECK_THROWS_AS(save_drawing(svg, test::scratch_dir() / "no-such-dir" / "plot.svg"), FileError);
+}
+
+TEST_CASE("a picture that does not fit on the disk leaves the old one whole, and no partial file") {
+  const Svg svg = small_drawing();
+  const auto path = test::scratch_dir() / "full_disk.svg";
+  save_drawing(Svg{"<svg/>"}, path);
+  // A file size limit stands in for a full disk: writes past it fail with EFBIG.
+  rlimit old{};
+  REQUIRE(::getrlimit(RLIMIT_FSIZE, &old) == 0);
+  const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  rlimit small = old;
+  small.rlim_cur = svg.text.size() / 2;
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+  CHECK_THROWS_WITH_AS(save_drawing(svg, path), doctest::Contains("full_disk.svg: write failed"), FileError);
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, old_handler);
+  CHECK(test::read_text(path) == "<svg/>");
+  std::size_t files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(test::scratch_dir()))
+    files += e.path().filename().string().starts_with("full_disk.svg");
+  CHECK(files == 1);
 }
 
 TEST_CASE("attention plots are saved one file per kind next to the given path") {
