@@ -71,8 +71,13 @@ double AxisScale::operator()(double value) const {
 std::vector<double> nice_ticks(double lo, double hi, int target) {
   if (!(hi > lo)) return {lo};
   Step step = nice_step(hi - lo, target);
+  const double first = std::ceil(lo / step.value() - 1e-9);
+  // A range a few units in the last place wide (0.10296296296296294 to
+  // ...296) has a step so small that k reaches 2^53, where k += 1 no longer
+  // moves: the loop never ended. Such a range has no round ticks.
+  if (!(std::abs(first) < 1e15)) return {lo, hi};
   std::vector<double> ticks;
-  for (double k = std::ceil(lo / step.value() - 1e-9); step.at(k) <= hi + step.value() * 1e-9; k += 1)
+  for (double k = first; step.at(k) <= hi + step.value() * 1e-9 && ticks.size() < 1000; k += 1)
     ticks.push_back(k == 0 ? 0.0 : step.at(k));
   return ticks;
 }
@@ -99,7 +104,8 @@ std::pair<double, double> nice_domain(double lo, double hi, bool log) {
     if (!(hi > lo)) { lo /= 2; hi *= 2; }
     return {nice_125(lo, false), nice_125(hi, true)};
   }
-  if (!(hi > lo)) {
+  // Values that differ only in their last digits are drawn as one flat line.
+  if (!(hi - lo > std::max(std::abs(lo), std::abs(hi)) * 1e-12)) {
     double pad = lo == 0 ? 1 : std::abs(lo) * 0.1;
     lo -= pad;
     hi += pad;

@@ -1,7 +1,10 @@
 #include <doctest/doctest.h>
 
+#include <sstream>
+
 #include "engine/error.hpp"
 #include "viz/curves.hpp"
+#include "viz/scale.hpp"
 #include "viz_check.hpp"
 
 using namespace attograd;
@@ -93,4 +96,26 @@ TEST_CASE("a log-scale loss plot keeps every point and refuses a loss that is no
 
 TEST_CASE("plotting no runs is an error") {
   CHECK_THROWS_AS(plot_curves({}), Error);
+}
+
+// Found by tests/fuzz/fuzz_metrics (an out-of-memory): two accuracies two
+// units in the last place apart made the tick loop run until k reached 2^53,
+// where k += 1 stops moving, pushing ticks without end.
+TEST_CASE("a metric whose values differ only in their last digits is drawn as a flat line") {
+  std::istringstream in(R"({"loss":2.847126007080078,"lr":4.4194173824159226e-05,"step":1,"tokens_per_s":7394.643785630372}
+{"loss":2.7895209789276123,"lr":4.838834764831845e-05,"step":2,"tokens_acr_s":7989964893125}
+{"accuracy":0.10296296296296296,"eval_loss":2.749999237060547,"step":3}
+{"loss":2.84847426414489002851486206013258252147247768,"step":3,"tokens_per_s":6336.7689964893125}
+{"accuracy":0.10296296296296296,"eva:l_loss":2.749999237060547,"step":3}
+{"loss":2.84847426414489002851486206,"lr":0.00013258252147247768,"step":3,"tokens_per_s":6336.7689964893125}
+{"accuracy":0.10296296296296294,"eval_loss":2.749999237060547,"s_loss":2.7224562644958494,"exact_match":0.0,"step":9}
+)");
+  const MetricsRun run = parse_metrics(in, "fuzz", "metrics-oom.jsonl");
+  nlohmann::json s = test::svg_summary(plot_curves({run}), "flat.svg");
+  CHECK(s["series"]["fuzz/accuracy"] == 2);
+  CHECK(nice_ticks(0.10296296296296294, 0.10296296296296296) ==
+        std::vector<double>{0.10296296296296294, 0.10296296296296296});
+  const auto [lo, hi] = nice_domain(0.10296296296296294, 0.10296296296296296, false);
+  CHECK(lo < 0.1);
+  CHECK(hi > 0.11);
 }
