@@ -69,7 +69,7 @@ seed() {
       attograd train copy "${tiny[@]}" --steps 2 --save "$dir/copy.safetensors" > /dev/null ;;
     metadata)
       attograd train copy "${tiny[@]}" --steps 2 --save "$scratch/copy.safetensors" > /dev/null
-      attograd train numbers "${tiny[@]}" --steps 1 --lr-schedule cosine --optimizer sgd --save "$scratch/numbers.safetensors" > /dev/null
+      attograd train numbers "${tiny[@]}" --steps 1 --lr-schedule cosine --warmup 0 --optimizer sgd --save "$scratch/numbers.safetensors" > /dev/null
       attograd train lm "${tiny[@]}" --steps 1 --batch 2 --save "$scratch/lm.safetensors" > /dev/null
       for t in copy numbers lm; do metadata_lines "$scratch/$t.safetensors" > "$dir/$t.txt"; done ;;
     eval_data)

@@ -15,6 +15,11 @@ TEST_CASE("NaN and Inf values of floating flags are refused, naming the flag") {
   const CliResult sample = run_attograd({"sample", "--load", ckpt, "--temperature", "inf"});
   CHECK(sample.exit_code != 0);
   CHECK(contains(sample.output, "--temperature: inf is not a finite number"));
+  for (const char* flag : {"--lr", "--dropout", "--clip", "--label-smoothing", "--beta1", "--weight-decay"}) {
+    const CliResult train = run_attograd({"train", "copy", "--steps", "1", "--quiet", flag, "nan"});
+    CHECK(train.exit_code != 0);
+    CHECK(contains(train.output, std::string(flag) + ": nan is not a finite number"));
+  }
 }
 
 TEST_CASE("train --resume refuses a checkpoint whose exp_avg_sq is missing") {
