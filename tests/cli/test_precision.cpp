@@ -35,19 +35,20 @@ std::string eval_loss_line(const std::vector<std::string>& args) {
 TEST_CASE("--precision bf16 trains on bf16 products, bit-identical for 1 and 2 threads, and is stored") {
   const std::string bf16_1 = scratch("bf16_t1.safetensors"), bf16_2 = scratch("bf16_t2.safetensors");
   const std::string f32 = scratch("f32.safetensors");
-  train_tiny("copy", with(kRun, {"--precision", "bf16", "--save", bf16_1, "--metrics", bf16_1 + ".jsonl"}));
+  const std::string bf16_metrics = scratch("bf16_t1.jsonl"), f32_metrics = scratch("f32.jsonl");
+  train_tiny("copy", with(kRun, {"--precision", "bf16", "--save", bf16_1, "--metrics", bf16_metrics}));
   std::vector<std::string> two_threads = with({"train", "copy"}, tiny_model());
   *(std::find(two_threads.begin(), two_threads.end(), "--threads") + 1) = "2";
   const CliResult t2 = run_attograd(with(with(two_threads, kRun), {"--precision", "bf16", "--save", bf16_2}));
   INFO(t2.output);
   REQUIRE(t2.exit_code == 0);
-  train_tiny("copy", with(kRun, {"--save", f32, "--metrics", f32 + ".jsonl"}));
+  train_tiny("copy", with(kRun, {"--save", f32, "--metrics", f32_metrics}));
 
   CHECK(read_file(bf16_1) == read_file(bf16_2));  // the whole file, byte for byte
   const SafetensorsFile b = load_safetensors(bf16_1), f = load_safetensors(f32);
   CHECK(b.metadata.at("train.precision") == "bf16");
   CHECK(f.metadata.count("train.precision") == 0);
-  const auto bf16_losses = train_losses(bf16_1 + ".jsonl"), f32_losses = train_losses(f32 + ".jsonl");
+  const auto bf16_losses = train_losses(bf16_metrics), f32_losses = train_losses(f32_metrics);
   REQUIRE(bf16_losses.size() == 4);
   CHECK(bf16_losses.at(1) != f32_losses.at(1));  // bf16 operands round the very first products
   for (const auto& [step, loss] : bf16_losses) CHECK(std::abs(loss - f32_losses.at(step)) < 0.05 * f32_losses.at(step));

@@ -153,7 +153,7 @@ DropoutModelRun train_dropout_model(bool extra_node_first) {
     if (step == 0) r.mask_output = ex.value(hidden.id).clone();
     r.losses.push_back(ex.value(loss.id).item());
     ex.backward(loss.id);
-    for (const std::string& name : {"mlp.w1", "mlp.w2"}) {
+    for (const char* name : {"mlp.w1", "mlp.w2"}) {
       Parameter& w = params.at(name);
       for (std::int64_t k = 0; k < w.value.numel(); ++k) w.value.data<float>()[k] -= 0.1f * w.grad.data<float>()[k];
     }
