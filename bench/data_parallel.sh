@@ -8,7 +8,7 @@
 # exchange against MPI_Allreduce, and the paper model of N machines
 # (bench/data_parallel_report.py). Default model: the copy task's
 # (14.7 M parameters), --accumulate 2, 6 timed steps after 2 of warm-up:
-# about 2-4 minutes on 2 idle cores. Builds nothing (ninja -C build first).
+# about 90 s on 2 idle cores. Builds nothing (ninja -C build first).
 #
 #   bench/data_parallel.sh
 #   bench/data_parallel.sh --reps 1 --steps 2 -- --d-model 64 --layers 1 --d-ff 128 --heads 2   # a quick check
