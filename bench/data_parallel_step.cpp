@@ -169,24 +169,33 @@ int main(int argc, char** argv) {
   int threads = 1, warmup_steps = 2, steps = 6, repeats = 7;
   bool shard = false;
   CLI::App app("Where the time of a data-parallel training step goes (run under mpirun)");
-  app.add_option("--task", o.task, "copy, numbers or lm");
+  app.add_option("--task", o.task, "copy, numbers or lm")->check(CLI::IsMember({"copy", "numbers", "lm"}));
   app.add_option("--layers", o.layers);
   app.add_option("--d-model", o.d_model);
   app.add_option("--heads", o.heads);
   app.add_option("--d-ff", o.d_ff);
   app.add_option("--batch", o.batch);
-  app.add_option("--accumulate", o.accumulate, "micro-batches a step (the ranks must divide it)");
+  app.add_option("--accumulate", o.accumulate, "micro-batches a step (the ranks must divide it)")
+      ->check(CLI::Range(1, 1024));
   app.add_option("--clip", o.clip);
-  app.add_option("--threads", threads, "threads per rank");
-  app.add_option("--warmup-steps", warmup_steps, "steps run before timing");
-  app.add_option("--steps", steps, "timed steps");
-  app.add_option("--repeats", repeats, "repeats of the exchange alone");
+  app.add_option("--threads", threads, "threads per rank")->check(CLI::Range(1, 1024));
+  app.add_option("--warmup-steps", warmup_steps, "steps run before timing")->check(CLI::Range(0, 100000));
+  app.add_option("--steps", steps, "timed steps")->check(CLI::Range(1, 100000));
+  app.add_option("--repeats", repeats, "repeats of the exchange alone")->check(CLI::Range(1, 100000));
   app.add_flag("--shard-optimizer", shard);
   CLI11_PARSE(app, argc, argv);
+  // Bad model flags fail the same way on every rank, before MPI starts:
+  // a message and exit 1, which ends the job (later errors abort it).
+  RunConfig config;
+  try {
+    config = resolve_config(o);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "data_parallel_step: {}\n", e.what());
+    return 1;
+  }
 
   const auto world = make_communicator();
   TimedCommunicator comm(*world);
-  RunConfig config = resolve_config(o);
   auto trainee = make_trainee(config, threads);
   DataParallel dp(comm, trainee->parameters(), {.shard_optimizer = shard});
   const StepTimes t = train(dp, comm, *trainee, config, warmup_steps, steps);
