@@ -202,6 +202,7 @@ TrainSummary train(const TrainOptions& all_ranks_options, Communicator& comm) {
   const LrSchedule schedule = lr_schedule_for(config);
   DataParallel dp(comm, trainee->parameters(), {.shard_optimizer = options.shard_optimizer});
   check_ranks_agree(dp, config, options, start_step);
+  dp.shard_optimizer_state();  // a resumed state: each rank keeps its shard from here on
 
   MetricsWriter metrics;
   run_on_root(comm, [&] {
@@ -246,6 +247,7 @@ TrainSummary train(const TrainOptions& all_ranks_options, Communicator& comm) {
         guard.saved(step);
       }
     });
+    dp.shard_optimizer_state();  // rank 0's gathered state is saved: back to 1/N
   }
   run_on_root(comm, [&] {
     bar.finish();

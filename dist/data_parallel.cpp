@@ -118,6 +118,12 @@ std::int64_t DataParallel::optimizer_state_bytes() const {
   return bytes;
 }
 
+void DataParallel::shard_optimizer_state() {
+  if (!shards_optimizer()) return;
+  if (!shard_) layout();
+  take_optimizer_state();
+}
+
 void DataParallel::take_optimizer_state() { shard_->take_state(layout_); }
 
 bool DataParallel::layout() {

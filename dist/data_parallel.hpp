@@ -105,6 +105,13 @@ class DataParallel {
   // unless shards_optimizer().
   void gather_optimizer_state(const Optimizer& optimizer);
 
+  // Not a collective: moves whatever whole optimizer state this rank's
+  // store holds (a resumed one, or rank 0's gathered one once it is saved)
+  // into its shard, so the rank keeps only its 1/N. update() does it too;
+  // calling it early only frees the memory sooner. Nothing to do unless
+  // shards_optimizer().
+  void shard_optimizer_state();
+
   // Bytes of optimizer state this rank holds (its shard's, or the store's).
   std::int64_t optimizer_state_bytes() const;
 

@@ -109,6 +109,9 @@ TEST_CASE("a sharded optimizer continues from a whole state, as after a resume")
     for (const auto& [slot, t] : reference_store.all()[i].state) store.all()[i].state.emplace(slot, t.clone());
   }
   DataParallel dp(comm, store, {.shard_optimizer = true});
+  const std::int64_t loaded = dp.optimizer_state_bytes();
+  dp.shard_optimizer_state();  // what the trainer does right after loading
+  if (comm.size() > 1) CHECK(dp.optimizer_state_bytes() < loaded);
   auto adam = make_optimizer("adamw");
   adam->set_step_count(2);
   train_step(reference, *reference_adam, 3);
@@ -136,7 +139,10 @@ TEST_CASE("each rank holds about 1/N of Adam's moments, and rank 0 all of them w
   CHECK(total == whole);
   dp.gather_optimizer_state(*adam);
   if (comm.rank() == 0 && comm.size() > 1) CHECK(dp.optimizer_state_bytes() == mine + whole);
-  train_step(dp, *adam, 2);  // takes rank 0's gathered copy back into its shard
+  dp.shard_optimizer_state();  // once saved, rank 0 keeps its shard only
+  CHECK(dp.optimizer_state_bytes() == mine);
+  dp.gather_optimizer_state(*adam);
+  train_step(dp, *adam, 2);  // or the next update takes the gathered copy back
   CHECK(dp.optimizer_state_bytes() == mine);
 }
 
