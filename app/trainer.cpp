@@ -223,10 +223,9 @@ TrainSummary train(const TrainOptions& all_ranks_options, Communicator& comm) {
   const auto run_start = Clock::now();
   for (std::int64_t step = start_step + 1; step <= config.steps; ++step) {
     const StepResult r = train_step(*trainee, *optimizer, schedule, config, step, options.check_numerics, nullptr, &dp);
-    const bool skipped = guard.after_step(step, r.loss);  // the same on every rank: r.loss is the job's
-    const bool evaluates = step % config.eval_every == 0 || step == config.steps;
-    if (dp.shards_optimizer() && root_decides(comm, evaluates && !options.save.empty()))
-      dp.gather_optimizer_state(*optimizer);  // rank 0 saves the whole state, as one process would
+    bool skipped = false;  // the same on every rank: r.loss is the job's
+    run_unanimous(comm, [&] { skipped = guard.after_step(step, r.loss); });
+    const bool evaluates = step % config.eval_every == 0 || step == config.steps;  // the same on every rank
     run_on_root(comm, [&] {
       if (skipped) {
         metrics.write(nlohmann::json{{"step", step}, {"skipped", "the loss was NaN or Inf"}, {"lr", r.lr}}.dump());
@@ -235,17 +234,20 @@ TrainSummary train(const TrainOptions& all_ranks_options, Communicator& comm) {
         metrics.write(nlohmann::json{{"step", step}, {"loss", r.loss}, {"lr", r.lr}, {"tokens_per_s", r.tokens_per_s}}.dump());
       }
       bar.update(step, fmt::format("loss {:.4f}  lr {:.2e}  {:.0f} tok/s", r.loss, r.lr, r.tokens_per_s));
-      if (step % config.eval_every != 0 && step != config.steps) return;
+      if (!evaluates) return;
       summary.eval = trainee->evaluate();
       guard.after_evaluation(step, summary.eval.loss);
       nlohmann::json record{{"step", step}, {"eval_loss", summary.eval.loss}, {"accuracy", summary.eval.accuracy}};
       if (step == config.steps && (summary.exact_match = trainee->exact_match())) record["exact_match"] = *summary.exact_match;
       metrics.write(record.dump());
-      if (!options.save.empty()) {
-        guard.before_save(trainee->parameters(), step);
-        save(options.save, *trainee, config, *optimizer, schedule, step);
-        guard.saved(step);
-      }
+    });
+    if (!evaluates || !root_decides(comm, !options.save.empty())) continue;  // only rank 0 has --save
+    // Gathered after the evaluation, so rank 0 holds the whole optimizer state only while it saves.
+    dp.gather_optimizer_state(*optimizer);
+    run_on_root(comm, [&] {
+      guard.before_save(trainee->parameters(), step);
+      save(options.save, *trainee, config, *optimizer, schedule, step);
+      guard.saved(step);
     });
     dp.shard_optimizer_state();  // rank 0's gathered state is saved: back to 1/N
   }
@@ -263,24 +265,9 @@ TrainSummary train(const TrainOptions& all_ranks_options, Communicator& comm) {
 
 TrainSummary train(const TrainOptions& options) {
   const auto comm = make_communicator();  // MPI under mpirun / srun, else one process
-  try {
-    return train(options, *comm);
-  } catch (const AgreedError& e) {
-    // Every rank has it; rank 0 prints it now, and the others wait for that
-    // (mpirun ends the job at the first non-zero exit, killing rank 0 mid-print).
-    if (e.print_here()) fmt::print(stderr, "attograd: error: {}\n", e.what());
-    std::fflush(stderr);
-    comm->allgather("");
-    throw AgreedError(e.what(), false);
-  } catch (const std::exception& e) {
-    if (comm->size() == 1) throw;
-    // Seen by this rank alone, outside an agreed section: the others may
-    // wait in a collective, so end the whole job, with the message.
-    fmt::print(stderr, "attograd: error: rank {} of {}: {}\n", comm->rank(), comm->size(), e.what());
-    std::fflush(stderr);
-    comm->abort(1);
-    throw;  // not reached: abort() ends the process
-  }
+  TrainSummary summary;
+  run_job(*comm, [&] { summary = train(options, *comm); });
+  return summary;
 }
 
 }  // namespace attograd

@@ -51,8 +51,8 @@ void DataParallel::run(std::int64_t k, const std::function<MicroBatchResult()>& 
   if (layout() && !first_round) throw AgreedError("[dist] parameters were created in the middle of a step", rank() == 0);
   pack_grads(layout_, flat_);
   const auto r = static_cast<std::size_t>(rank());
-  if (first_round) shard_sum_.assign(static_cast<std::size_t>(layout_.shards[r + 1] - layout_.shards[r]), 0.0f);  // +0
-  comm_.reduce_scatter_in_order(flat_, shard_sum_, layout_.shards);
+  if (first_round) shard_sum_ = Tensor::zeros(DType::f32, {layout_.shards[r + 1] - layout_.shards[r]});  // +0
+  comm_.reduce_scatter_in_order(flat_, shard_sum_.span<float>(), layout_.shards);
 }
 
 StepTotals DataParallel::end_step() {
@@ -68,7 +68,7 @@ StepTotals DataParallel::end_step() {
   if (shards_optimizer()) {
     gradient_sharded_ = true;
   } else {
-    comm_.allgather_shards(shard_sum_, flat_, layout_.shards);
+    comm_.allgather_shards(shard_sum_.span<float>(), flat_, layout_.shards);
     unpack_grads(layout_, flat_);
   }
   // Every rank's results, then the one process's order: k = j*N + r.
@@ -98,8 +98,8 @@ double DataParallel::update(Optimizer& optimizer, const UpdateOptions& options) 
   gradient_sharded_ = false;
   take_optimizer_state();
   // shard_sum_ holds this rank's shard of G and receives its updated values.
-  const double norm = shard_->update(comm_, optimizer, shard_sum_, shard_sum_, options);
-  comm_.allgather_shards(shard_sum_, flat_, layout_.shards);
+  const double norm = shard_->update(comm_, optimizer, shard_sum_, options);
+  comm_.allgather_shards(shard_sum_.span<float>(), flat_, layout_.shards);
   unpack_values(layout_, flat_);
   return norm;
 }

@@ -125,7 +125,8 @@ class DataParallel {
   std::int64_t accumulate_ = 1;
   std::vector<MicroBatchResult> results_;  // this rank's, in its k order
   FlatLayout layout_;                      // rank s owns [layout_.shards[s], layout_.shards[s+1])
-  std::vector<float> flat_, shard_sum_;    // sharded: shard_sum_ carries the updated values back
+  std::vector<float> flat_;                // every rank's send buffer, and the all-gather's result
+  Tensor shard_sum_;                       // f32, this rank's shard of G (sharded: then its updated values)
   std::unique_ptr<OptimizerShard> shard_;  // shards_optimizer(): this rank's state
   bool gradient_sharded_ = false;          // shards_optimizer(): end_step left G in shard_sum_
 };

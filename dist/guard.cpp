@@ -1,5 +1,6 @@
 #include "dist/guard.hpp"
 
+#include <cstdio>
 #include <exception>
 #include <map>
 
@@ -54,6 +55,34 @@ void run_on_all(Communicator& comm, const std::function<void()>& work) {
 void run_on_root(Communicator& comm, const std::function<void()>& work) {
   if (comm.size() == 1) return work();
   agree_on_errors(comm, comm.rank() == 0 ? message_of(work) : "");
+}
+
+void run_unanimous(Communicator& comm, const std::function<void()>& work) {
+  if (comm.size() == 1) return work();
+  try {
+    work();
+  } catch (const AgreedError&) {
+    throw;
+  } catch (const Error& e) {
+    throw AgreedError(e.what(), comm.rank() == 0);
+  }
+}
+
+void run_job(Communicator& comm, const std::function<void()>& work) {
+  try {
+    work();
+  } catch (const AgreedError& e) {
+    if (comm.size() == 1) throw;
+    if (e.print_here()) fmt::print(stderr, "attograd: error: {}\n", e.what());
+    std::fflush(stderr);
+    comm.allgather("");  // rank 0 has printed
+    throw AgreedError(e.what(), false);
+  } catch (const std::exception& e) {
+    if (comm.size() == 1) throw;
+    fmt::print(stderr, "attograd: error: rank {} of {}: {}\n", comm.rank(), comm.size(), e.what());
+    std::fflush(stderr);
+    comm.abort(1);
+  }
 }
 
 bool root_decides(Communicator& comm, bool decision) {

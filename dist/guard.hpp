@@ -33,6 +33,22 @@ void run_on_all(Communicator& comm, const std::function<void()>& work);
 // wait for its verdict and throw AgreedError with rank 0 if it failed.
 void run_on_root(Communicator& comm, const std::function<void()>& work);
 
+// Runs `work` whose verdict is the same on every rank because it reads
+// only values the ranks already share (the step's loss, the step number):
+// an Error it throws becomes an AgreedError that rank 0 alone prints,
+// without a collective. With one process exceptions pass unchanged.
+void run_unanimous(Communicator& comm, const std::function<void()>& work);
+
+// Runs a whole job's work on this rank (the trainer runs in it). An
+// AgreedError is printed once, by rank 0, and rethrown on every rank (as
+// one not to print again) once every rank got here: the launcher ends the
+// job at the first non-zero exit, which must not cut rank 0's message. Any
+// other exception, with several ranks, is printed with its rank and ends
+// every rank at once (Communicator::abort(1)): the others may be waiting
+// in a collective this rank will never join. With one process exceptions
+// pass unchanged.
+void run_job(Communicator& comm, const std::function<void()>& work);
+
 // The agreement itself: `error` is this rank's message ("" = none). Throws
 // AgreedError on every rank if any rank's is non-empty.
 void agree_on_errors(Communicator& comm, const std::string& error);

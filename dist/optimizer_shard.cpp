@@ -21,8 +21,8 @@ OptimizerShard::OptimizerShard(const FlatLayout& layout, int rank) {
     const std::int64_t begin = std::max(lo, layout.offsets[i]), end = std::min(hi, layout.offsets[i + 1]);
     if (begin >= end) continue;
     Parameter* whole = layout.params[i];
-    Parameter& piece = pieces_.get_or_create(whole->name, DType::f32, {end - begin}, Init::zeros());
-    piece.grad = Tensor::zeros(DType::f32, {end - begin});
+    Parameter& piece = pieces_.get_or_create(whole->name, DType::f32, {0}, Init::zeros());
+    piece.value = piece.grad = Tensor();  // aliases during update() alone
     where_.push_back({whole, begin - layout.offsets[i], end - layout.offsets[i], begin - lo});
   }
 }
@@ -45,14 +45,14 @@ void OptimizerShard::take_state(const FlatLayout& layout) {
   has_state_ = true;
 }
 
-double OptimizerShard::update(Communicator& comm, Optimizer& optimizer, std::span<const float> grad,
-                              std::span<float> values, const UpdateOptions& options) {
-  if (static_cast<std::int64_t>(grad.size()) != shard_size_ || values.size() != grad.size())
-    throw Error("[dist] OptimizerShard::update: the gradient and values must be this rank's shard");
+double OptimizerShard::update(Communicator& comm, Optimizer& optimizer, Tensor& shard, const UpdateOptions& options) {
+  if (shard.dtype() != DType::f32 || shard.numel() != shard_size_)
+    throw Error("[dist] OptimizerShard::update: the gradient must be this rank's shard, in f32");
   auto piece = pieces_.all().begin();
   for (const Piece& w : where_) {
-    std::memcpy(piece->value.raw(), floats(w.whole->value) + w.begin, piece->value.nbytes());
-    std::memcpy(piece->grad.raw(), grad.data() + w.at, piece->grad.nbytes());
+    const Shape elements{w.end - w.begin};
+    piece->value = Tensor::alias(w.whole->value, w.begin, elements);
+    piece->grad = Tensor::alias(shard, w.at, elements);
     ++piece;
   }
   if (options.grad_scale != 1) scale_grads(pieces_, options.grad_scale);
@@ -72,10 +72,10 @@ double OptimizerShard::update(Communicator& comm, Optimizer& optimizer, std::spa
   }
   optimizer.step(pieces_, options.lr);
   has_state_ = has_state_ || !optimizer.state_slots().empty();
-  piece = pieces_.all().begin();
-  for (const Piece& w : where_) {
-    std::memcpy(values.data() + w.at, piece->value.raw(), piece->value.nbytes());
-    ++piece;
+  // The gradient is spent: its storage carries the updated values to the all-gather.
+  for (Parameter& p : pieces_.all()) {
+    p.grad.copy_from(p.value);
+    p.value = p.grad = Tensor();
   }
   return norm;
 }

@@ -56,6 +56,17 @@ void reset_tensor_bytes_peak() { g_peak.store(g_live.load(std::memory_order_rela
 Tensor::Tensor(DType dtype, Shape shape, std::shared_ptr<std::byte> storage)
     : dtype_(dtype), shape_(std::move(shape)), numel_(attograd::numel(shape_)), storage_(std::move(storage)) {}
 
+Tensor Tensor::alias(const Tensor& base, std::int64_t offset, Shape shape) {
+  for (auto d : shape)
+    if (d < 0) throw ShapeError(fmt::format("[tensor] negative dimension in shape {}", to_string(shape)));
+  const std::int64_t n = attograd::numel(shape);
+  if (!base.defined() || offset < 0 || offset > base.numel() - n)
+    throw ShapeError(fmt::format("[tensor] alias of elements [{}, {}) of a tensor of {} elements", offset,
+                                 offset + n, base.numel()));
+  std::byte* first = base.storage_.get() + static_cast<std::size_t>(offset) * dtype_size(base.dtype_);
+  return Tensor(base.dtype_, std::move(shape), std::shared_ptr<std::byte>(base.storage_, first));
+}
+
 Tensor Tensor::empty(DType dtype, Shape shape) {
   for (auto d : shape)
     if (d < 0) throw ShapeError(fmt::format("[tensor] negative dimension in shape {}", to_string(shape)));

@@ -1,6 +1,6 @@
 // Tensor: a dense, contiguous, row-major array with a dtype and a shape.
 //
-// Storage is 64-byte aligned and shared between copies of a Tensor (copying a
+// Storage is 64-byte aligned (an alias() starts where it starts) and shared between copies of a Tensor (copying a
 // Tensor is cheap and aliases; use clone() for a deep copy). A Tensor is always
 // materialised: kernels read and write it through data<T>() or, where
 // convenient, through the xtensor views in engine/xview.hpp (kept out of this
@@ -32,6 +32,11 @@ class Tensor {
   static Tensor scalar(DType dtype, double value) { return full(dtype, {}, value); }
   template <class T>
   static Tensor from(Shape shape, const std::vector<T>& values);
+  // Elements [offset, offset + numel(shape)) of `base` as a tensor of
+  // `shape` and base's dtype, without a copy: a write through either shows
+  // in both, and the storage lives while either does. Its data is aligned
+  // only as that element is (no kernel assumes more of a tensor).
+  static Tensor alias(const Tensor& base, std::int64_t offset, Shape shape);
 
   bool defined() const { return storage_ != nullptr; }
   DType dtype() const { return dtype_; }

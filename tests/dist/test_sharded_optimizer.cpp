@@ -127,6 +127,7 @@ TEST_CASE("each rank holds about 1/N of Adam's moments, and rank 0 all of them w
   ParameterStore store = make_store(sizes);
   DataParallel dp(comm, store, {.shard_optimizer = true});
   auto adam = make_optimizer("adam");
+  const std::int64_t tensors_before = tensor_bytes_live();
   train_step(dp, *adam, 1);
   const std::int64_t whole = 2 * 800000 * static_cast<std::int64_t>(sizeof(float));  // exp_avg and exp_avg_sq
   const std::int64_t mine = dp.optimizer_state_bytes();
@@ -134,6 +135,9 @@ TEST_CASE("each rank holds about 1/N of Adam's moments, and rank 0 all of them w
   const std::int64_t slack = 2 * kOptimizerBlock * static_cast<std::int64_t>(sizeof(float));
   CHECK(mine <= whole / comm.size() + slack);
   CHECK(mine >= whole / comm.size() - slack);
+  // All the tensors the step added: the state and the shard's gradient sum
+  // (half the state's size), no copies of the shard's values or gradients.
+  CHECK(tensor_bytes_live() - tensors_before <= mine + whole / (2 * comm.size()) + slack);
   std::int64_t total = 0;
   for (const std::string& theirs : comm.allgather(std::to_string(mine))) total += std::stoll(theirs);
   CHECK(total == whole);

@@ -126,5 +126,19 @@ refused "NaN with --check-numerics" "attograd: error: rank 0 of 2: \[numerics\] 
   "${mpi[@]}" -np 2 "$exe" train copy --layers 1 --d-model 32 --heads 2 --d-ff 64 --batch 8 --threads 1 --quiet \
   --steps 8 --accumulate 2 --check-numerics \
   --optimizer sgd --lr-schedule constant --lr 1e6
+# A diverging run stops every rank together (the step's loss is the job's):
+# the message once, no MPI_Abort, and the checkpoint kept is a finite one.
+diverging=(copy --layers 1 --d-model 32 --heads 2 --d-ff 64 --batch 8 --threads 1 --quiet --steps 30 --accumulate 2
+  --optimizer sgd --lr-schedule constant --lr 1e6)
+refused "a diverging run on 2 ranks" "training diverged" "${mpi[@]}" -np 2 "$exe" train "${diverging[@]}" \
+  --eval-every 1 --save div.st
+grep -q "MPI_ABORT" refusal.log && fail "a diverging run on 2 ranks: the job was aborted, not stopped"
+grep -q "'div.st' keeps the model of step" refusal.log || fail "a diverging run on 2 ranks: no word of the checkpoint kept"
+"$exe" eval copy --load div.st > div-eval.log 2>&1 || fail "the diverged run's checkpoint: $(tail -n 2 div-eval.log)"
+# ... and --on-nonfinite skip skips the same steps on every rank, then stops.
+refused "a diverging run on 2 ranks, --on-nonfinite skip" "the 20th skipped step in a row" \
+  "${mpi[@]}" -np 2 "$exe" train "${diverging[@]}" --on-nonfinite skip --eval-every 100 --metrics skip.jsonl
+skipped=$(grep -c '"skipped"' skip.jsonl 2>/dev/null)
+[[ $skipped -eq 19 ]] && echo "ok: 19 skipped steps recorded" || fail "$skipped skipped steps recorded, not 19"
 echo "$failures failed"
 ((failures == 0))

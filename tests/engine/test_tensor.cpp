@@ -40,6 +40,25 @@ TEST_CASE("reshaped views share storage and check the element count") {
   CHECK_THROWS_AS(a.reshaped({4}), ShapeError);
 }
 
+TEST_CASE("an alias is a range of another tensor's elements: writes show in both, and it keeps them alive") {
+  Tensor alias;
+  {
+    Tensor base = Tensor::from<float>({2, 3}, {1, 2, 3, 4, 5, 6});
+    alias = Tensor::alias(base, 2, {2, 2});
+    CHECK(alias.to_vector() == std::vector<double>{3, 4, 5, 6});
+    alias.data<float>()[0] = 30;
+    base.data<float>()[5] = 60;
+    CHECK(base.at({0, 2}) == 30.0);
+    CHECK(alias.at({1, 1}) == 60.0);
+    CHECK(Tensor::alias(base, 6, {0}).numel() == 0);  // the empty range past the end
+    CHECK_THROWS_AS(Tensor::alias(base, 3, {4}), ShapeError);
+    CHECK_THROWS_AS(Tensor::alias(base, -1, {1}), ShapeError);
+    CHECK_THROWS_AS(Tensor::alias(base, 0, {-1}), ShapeError);
+    CHECK_THROWS_AS(Tensor::alias(Tensor(), 0, {0}), ShapeError);
+  }
+  CHECK(alias.to_vector() == std::vector<double>{30, 4, 5, 60});  // base is gone, its storage is not
+}
+
 TEST_CASE("conversion between dtypes keeps values") {
   Tensor a = Tensor::from<float>({2}, {1.5f, -2.0f});
   Tensor d = a.to(DType::f64);
