@@ -65,6 +65,10 @@ trainN 2 zero-2 "${run[@]}" --shard-optimizer
 same "copy: 2 ranks, --shard-optimizer, vs 1 process, --accumulate 6, adam" copy-1 zero-2
 trainN 3 zero-3 "${run[@]}" --shard-optimizer
 same "copy: 3 ranks, --shard-optimizer, vs 1 process, --accumulate 6, adam" copy-1 zero-3
+for task in numbers lm; do
+  trainN 2 "$task-2zero" "$task" "${tiny[@]}" --steps 4 --eval-every 2 --accumulate 6 --shard-optimizer
+  same "$task: 2 ranks, --shard-optimizer, vs 1 process, --accumulate 6" "$task-1" "$task-2zero"
+done
 train1 adamw6-1 "${run[@]}" --optimizer adamw
 trainN 2 adamw6-2 "${run[@]}" --optimizer adamw --shard-optimizer
 same "copy: 2 ranks, --shard-optimizer, vs 1 process, --accumulate 6, adamw" adamw6-1 adamw6-2
