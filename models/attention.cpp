@@ -7,7 +7,6 @@
 #include "engine/error.hpp"
 #include "models/layers.hpp"
 #include "ops/dropout.hpp"
-#include "ops/elementwise.hpp"
 #include "ops/matmul.hpp"
 #include "ops/shape_ops.hpp"
 #include "ops/softmax.hpp"
@@ -45,10 +44,12 @@ void check_attention_inputs(Expr q, Expr k, Expr v, KeyLayout layout) {
 
 Attention scaled_dot_product_attention(Expr q, Expr k, Expr v, Expr mask, double p, KeyLayout layout) {
   check_attention_inputs(q, k, v, layout);
-  const double width = static_cast<double>(q.dim(-1));
+  const double s = 1.0 / std::sqrt(static_cast<double>(q.dim(-1)));
   // (B,H,T,K) @ (B,H,K,S), or @ (B,H,S,K)ᵀ through the transpose flag.
-  Expr scores = scale(matmul(q, k, false, layout == KeyLayout::bhsk), 1.0 / std::sqrt(width));  // (B,H,T,S)
-  Expr weights = mask.defined() ? masked_softmax(scores, mask, -1) : softmax(scores, -1);
+  Expr scores = matmul(q, k, false, layout == KeyLayout::bhsk);  // (B,H,T,S)
+  // softmax(scores * s): the scale is fused into the softmax (one pass, the
+  // same bits as a scale node before it).
+  Expr weights = mask.defined() ? masked_softmax(scores, mask, -1, s) : softmax(scores, -1, s);
   return {matmul(dropout(weights, p), v), weights};  // (B,H,T,K)
 }
 

@@ -102,7 +102,7 @@ void softmax_row(const T* x, T* y, std::int64_t n, std::int64_t s, const T* keep
   double sum = 0;
   for (std::int64_t j = 0; j < n; ++j) {
     const T e = (!keep || keep[j * ks] != T(0)) ? std::exp(x[j * s] - max) : T(0);
-    y[j * s] = e;
+    if (!log) y[j * s] = e;  // log reads x again below: y may be x (a scaled row)
     sum += e;
   }
   if (log) {  // (x - max) first: max + log(sum) would round log(sum) away for |max| >> 1
@@ -114,12 +114,21 @@ void softmax_row(const T* x, T* y, std::int64_t n, std::int64_t s, const T* keep
   }
 }
 
+// Row r of x * scale, rounded to T, into y: what a scale node would have
+// written. The row's softmax then runs in place on y.
+template <class T>
+void scale_row(const T* x, T* y, std::int64_t n, std::int64_t s, T scale) {
+  for (std::int64_t j = 0; j < n; ++j) y[j * s] = x[j * s] * scale;
+}
+
 // Backward of one row. softmax: y_j = e_j / S gives dy_j/dx_k = y_j (d_jk - y_k),
 // so dx_k = sum_j g_j y_j (d_jk - y_k) = y_k (g_k - sum_j g_j y_j). Masked
 // positions have y = 0 and get 0. log_softmax: dy_j/dx_k = d_jk - softmax_k =
-// d_jk - exp(y_k), so dx_k = g_k - exp(y_k) sum_j g_j.
+// d_jk - exp(y_k), so dx_k = g_k - exp(y_k) sum_j g_j. A scale s on the
+// input multiplies dx by s (chain rule), after dx is rounded to T, as a scale
+// node's backward would.
 template <class T>
-void softmax_row_backward(const T* y, const T* g, T* dx, std::int64_t n, std::int64_t s, bool log) {
+void softmax_row_backward(const T* y, const T* g, T* dx, std::int64_t n, std::int64_t s, bool log, T scale) {
   double acc = 0;
   for (std::int64_t j = 0; j < n; ++j) acc += log ? g[j * s] : g[j * s] * y[j * s];
   const T a = static_cast<T>(acc);
@@ -127,17 +136,23 @@ void softmax_row_backward(const T* y, const T* g, T* dx, std::int64_t n, std::in
     for (std::int64_t j = 0; j < n; ++j) dx[j * s] = g[j * s] - std::exp(y[j * s]) * a;
   else
     for (std::int64_t j = 0; j < n; ++j) dx[j * s] = y[j * s] * (g[j * s] - a);
+  if (scale != T(1))
+    for (std::int64_t j = 0; j < n; ++j) dx[j * s] *= scale;
 }
 
 enum class Kind { softmax, log_softmax, masked_softmax };
 
 class SoftmaxOp final : public Op {
  public:
-  SoftmaxOp(Kind kind, std::int64_t axis) : kind_(kind), axis_(axis) {}
+  SoftmaxOp(Kind kind, std::int64_t axis, double scale) : kind_(kind), axis_(axis), scale_(scale) {
+    if (!std::isfinite(scale)) throw Error(fmt::format("[{}] scale must be finite, got {}", name(), scale));
+  }
   std::string name() const override {
     return kind_ == Kind::softmax ? "softmax" : kind_ == Kind::log_softmax ? "log_softmax" : "masked_softmax";
   }
-  std::string describe() const override { return fmt::format("axis={}", axis_); }
+  std::string describe() const override {
+    return scale_ == 1 ? fmt::format("axis={}", axis_) : fmt::format("axis={} scale={}", axis_, scale_);
+  }
 
   TensorType infer(std::span<const TensorType> in) const override {
     const std::size_t want = kind_ == Kind::masked_softmax ? 2 : 1;
@@ -159,9 +174,15 @@ class SoftmaxOp final : public Op {
     visit_floating(x.dtype(), [&]<class T>(T) {
       const T *px = x.data<T>(), *pm = masked ? c.input(1).data<T>() : nullptr;
       T* py = y.data<T>();
+      const T s = static_cast<T>(scale_);
       for_each_row(c, rows, [&](std::int64_t r, std::int64_t b) {
         const T* keep = pm ? pm + mask.base(r, rows) : nullptr;
-        softmax_row<T>(px + b, py + b, rows.n, rows.inner, keep, pm ? mask.stride() : 0, log);
+        const T* row = px + b;
+        if (scale_ != 1) {
+          scale_row<T>(row, py + b, rows.n, rows.inner, s);
+          row = py + b;
+        }
+        softmax_row<T>(row, py + b, rows.n, rows.inner, keep, pm ? mask.stride() : 0, log);
       });
     });
     return y;
@@ -175,7 +196,8 @@ class SoftmaxOp final : public Op {
       const T *py = y.data<T>(), *pg = g.data<T>();
       T* pd = dx.data<T>();
       for_each_row(c, rows, [&](std::int64_t, std::int64_t b) {
-        softmax_row_backward<T>(py + b, pg + b, pd + b, rows.n, rows.inner, kind_ == Kind::log_softmax);
+        softmax_row_backward<T>(py + b, pg + b, pd + b, rows.n, rows.inner, kind_ == Kind::log_softmax,
+                                static_cast<T>(scale_));
       });
     });
     if (kind_ == Kind::masked_softmax) return {dx, Tensor()};
@@ -193,17 +215,20 @@ class SoftmaxOp final : public Op {
  private:
   Kind kind_;
   std::int64_t axis_;
+  double scale_;  // on the input: the op runs on x * scale
 };
 
-Expr make(Kind kind, std::int64_t axis, const std::vector<Expr>& inputs) {
-  return inputs[0].graph->add(std::make_shared<SoftmaxOp>(kind, axis), inputs);
+Expr make(Kind kind, std::int64_t axis, double scale, const std::vector<Expr>& inputs) {
+  return inputs[0].graph->add(std::make_shared<SoftmaxOp>(kind, axis, scale), inputs);
 }
 
 }  // namespace
 
-Expr softmax(Expr x, std::int64_t axis) { return make(Kind::softmax, axis, {x}); }
-Expr log_softmax(Expr x, std::int64_t axis) { return make(Kind::log_softmax, axis, {x}); }
-Expr masked_softmax(Expr x, Expr mask, std::int64_t axis) { return make(Kind::masked_softmax, axis, {x, mask}); }
+Expr softmax(Expr x, std::int64_t axis, double scale) { return make(Kind::softmax, axis, scale, {x}); }
+Expr log_softmax(Expr x, std::int64_t axis, double scale) { return make(Kind::log_softmax, axis, scale, {x}); }
+Expr masked_softmax(Expr x, Expr mask, std::int64_t axis, double scale) {
+  return make(Kind::masked_softmax, axis, scale, {x, mask});
+}
 
 void register_softmax_ops(OpRegistry& r) {
   using namespace samples;
@@ -213,25 +238,31 @@ void register_softmax_ops(OpRegistry& r) {
   for (const Shape& s : {Shape{5}, Shape{2, 3}, Shape{2, 3, 4}, Shape{1, 1}, Shape{3, 1}})
     for (std::int64_t axis = -1; axis >= -static_cast<std::int64_t>(s.size()); --axis)
       every_axis.push_back(sample({uniform(s, -3, 3)}, {{"axis", axis}}));
+  // A scale on the input (attention's 1 / sqrt(K)), on the last and a strided axis.
+  every_axis.push_back(sample({uniform({2, 3, 5}, -3, 3)}, {{"scale", 0.35}}));
+  every_axis.push_back(sample({uniform({2, 3, 4})}, {{"axis", std::int64_t{1}}, {"scale", -2.5}}));
   // Masks that broadcast, one with a fully masked row (its gradient is 0), and a strided axis.
   const std::vector<OpSample> masked = {
       sample({uniform({2, 3, 5}), mask({1, 1, 5}, {1, 0, 1, 1, 0})}),
       sample({uniform({2, 3, 4}, -3, 3), mask({4}, {1, 0, 1, 1})}),
       sample({uniform({2, 2, 3}), mask({2, 1, 3}, {1, 1, 0, 0, 0, 0})}),
-      sample({uniform({2, 3, 4}), mask({1, 3, 1}, {0, 1, 1})}, {{"axis", std::int64_t{1}}})};
+      sample({uniform({2, 3, 4}), mask({1, 3, 1}, {0, 1, 1})}, {{"axis", std::int64_t{1}}}),
+      sample({uniform({2, 3, 5}, -3, 3), mask({1, 1, 5}, {1, 0, 1, 1, 0})}, {{"scale", 0.35}}),
+      sample({uniform({2, 2, 3}), mask({2, 1, 3}, {1, 1, 0, 0, 0, 0})}, {{"scale", 3.0}})};
   const std::tuple<Kind, const char*, std::vector<OpShapeErrorSample>> kinds[] = {
-      {Kind::softmax, "softmax over attribute axis (default -1)",
+      {Kind::softmax, "softmax of x * scale over attribute axis (defaults: axis -1, scale 1)",
        {shape_error({f64({2, 3, 4})}, {{"axis", std::int64_t{3}}}), shape_error({i32({2, 3})})}},
-      {Kind::log_softmax, "log of softmax over attribute axis (default -1), stable",
+      {Kind::log_softmax, "log of softmax of x * scale over attribute axis (defaults -1, 1), stable",
        {shape_error({f64({2, 3, 4})}, {{"axis", std::int64_t{-4}}}), shape_error({i32({2, 3})})}},
-      {Kind::masked_softmax, "softmax of x over attribute axis where mask != 0; fully masked rows give 0",
+      {Kind::masked_softmax,
+       "softmax of x * scale over attribute axis where mask != 0 (defaults -1, 1); fully masked rows give 0",
        {shape_error({f64({2, 3, 4}), f64({3, 3})}), shape_error({f64({2, 3, 4}), f32({4})})}}};
   for (const auto& [kind, summary, errors] : kinds) {
-    const std::string name = SoftmaxOp(kind, -1).name();
+    const std::string name = SoftmaxOp(kind, -1, 1.0).name();
     r.add({name,
            summary,
            [kind = kind, name](const Attributes& a) -> OpPtr {
-             return std::make_shared<SoftmaxOp>(kind, a.get_int(name, "axis", -1));
+             return std::make_shared<SoftmaxOp>(kind, a.get_int(name, "axis", -1), a.get_double(name, "scale", 1.0));
            },
            kind == Kind::masked_softmax ? masked : every_axis,
            errors});

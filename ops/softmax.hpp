@@ -5,6 +5,11 @@
 //   masked_softmax(x, m, axis)  softmax over the positions where m != 0; the
 //                               others get probability 0
 //
+// Each takes an optional scale s (default 1): the op then runs on x * s,
+// rounded to x's dtype first, exactly as scale(x, s) followed by the op would
+// (attention's scores q kᵀ / sqrt(K): one node and one pass fewer, the same
+// bits).
+//
 // x (..., n, ...) -> same shape; the axis is usually the last one:
 //   scores (B, H, T, S), mask (B, 1, 1, S) or (1, T, S)  -> weights (B, H, T, S)
 // The mask is a float tensor of x's dtype (1 = keep, 0 = masked) that
@@ -14,6 +19,7 @@
 // Backward (g = dL/dy, sums along the axis):
 //   softmax, masked_softmax:  dx = y * (g - sum(g * y))
 //   log_softmax:              dx = g - exp(y) * sum(g)
+//   with a scale s:           dx = s * (the above), rounded before the product
 #pragma once
 
 #include <cstdint>
@@ -22,9 +28,9 @@
 
 namespace attograd {
 
-Expr softmax(Expr x, std::int64_t axis = -1);
-Expr log_softmax(Expr x, std::int64_t axis = -1);
-Expr masked_softmax(Expr x, Expr mask, std::int64_t axis = -1);
+Expr softmax(Expr x, std::int64_t axis = -1, double scale = 1.0);
+Expr log_softmax(Expr x, std::int64_t axis = -1, double scale = 1.0);
+Expr masked_softmax(Expr x, Expr mask, std::int64_t axis = -1, double scale = 1.0);
 
 class OpRegistry;
 void register_softmax_ops(OpRegistry& registry);

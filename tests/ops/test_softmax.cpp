@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "engine/error.hpp"
+#include "ops/elementwise.hpp"
 #include "ops/softmax.hpp"
 #include "tests/support/op_check.hpp"
 
@@ -121,4 +122,60 @@ TEST_CASE("softmax family gives the same bits on every executor") {
   std::vector<double> every_third_masked(4 * 60);
   for (std::size_t i = 0; i < every_third_masked.size(); ++i) every_third_masked[i] = i % 3 ? 1 : 0;
   check_backends_agree(masked(), {uniform_input({4, 2, 50, 60}, -5, 5), keep({4, 1, 1, 60}, every_third_masked)});
+}
+
+TEST_CASE("softmax with a scale computes hand-checked values: softmax of x * s") {
+  // Row [0, 1, 2] scaled by 0.5 is [0, 0.5, 1]; row [2, 2, 2] stays uniform.
+  const double e5 = std::exp(0.5), e1 = std::exp(1.0), s = 1 + e5 + e1;
+  const auto x = fixed_input({2, 3}, {0, 1, 2, 2, 2, 2});
+  auto scaled = [](Graph&, const std::vector<Expr>& in) { return softmax(in[0], -1, 0.5); };
+  check_close(run_forward(scaled, {x}), {1 / s, e5 / s, e1 / s, 1. / 3, 1. / 3, 1. / 3});
+  // Masked: row 0 keeps positions 0 and 2, so exp(0) and exp(1) share it.
+  auto masked_scaled = [](Graph&, const std::vector<Expr>& in) { return masked_softmax(in[0], in[1], -1, 0.5); };
+  const auto m = keep({1, 3}, {1, 0, 1});
+  check_close(run_forward(masked_scaled, {x, m}), {1 / (1 + e1), 0, e1 / (1 + e1), 0.5, 0, 0.5});
+  // log_softmax of [0, 2, 4] * 0.5 = log_softmax [0, 1, 2].
+  auto log_scaled = [](Graph&, const std::vector<Expr>& in) { return log_softmax(in[0], -1, 0.5); };
+  const double ls = std::log(1 + std::exp(1.0) + std::exp(2.0));
+  check_close(run_forward(log_scaled, {fixed_input({1, 3}, {0, 2, 4})}), {-ls, 1 - ls, 2 - ls}, 1e-6);
+}
+
+TEST_CASE("a scaled softmax gives the same bits as scale followed by softmax, forward and backward") {
+  // Attention's case: scores (B, H, T, S) scaled by 1/sqrt(K), a causal mask
+  // (1, 1, T, S); and a strided axis, and log_softmax. In f32 and f64.
+  const double s = 1.0 / std::sqrt(24.0);
+  const auto scores = uniform_input({2, 3, 5, 5}, -4, 4);
+  std::vector<double> causal;
+  for (int t = 0; t < 5; ++t)
+    for (int j = 0; j < 5; ++j) causal.push_back(j <= t ? 1 : 0);
+  const auto mask = keep({1, 1, 5, 5}, causal);
+  struct Case {
+    const char* name;
+    GraphBuilder fused, chain;
+    std::vector<GradcheckInput> inputs;
+  };
+  const Case cases[] = {
+      {"masked_softmax", [s](Graph&, const std::vector<Expr>& x) { return masked_softmax(x[0], x[1], -1, s); },
+       [s](Graph&, const std::vector<Expr>& x) { return masked_softmax(scale(x[0], s), x[1], -1); },
+       {scores, mask}},
+      {"softmax axis 1", [s](Graph&, const std::vector<Expr>& x) { return softmax(x[0], 1, s); },
+       [s](Graph&, const std::vector<Expr>& x) { return softmax(scale(x[0], s), 1); }, {scores}},
+      {"log_softmax", [](Graph&, const std::vector<Expr>& x) { return log_softmax(x[0], -1, 1.7); },
+       [](Graph&, const std::vector<Expr>& x) { return log_softmax(scale(x[0], 1.7), -1); }, {scores}}};
+  for (const Case& c : cases)
+    for (DType t : {DType::f32, DType::f64}) {
+      INFO(c.name);
+      INFO(dtype_name(t));
+      const auto fused = run_all(c.fused, c.inputs, t, Backend::sequential, 1);
+      const auto chain = run_all(c.chain, c.inputs, t, Backend::sequential, 1);
+      REQUIRE(fused.size() == chain.size());
+      for (std::size_t i = 0; i < fused.size(); ++i)
+        if (fused[i].defined()) CHECK(fused[i].to_vector() == chain[i].to_vector());
+    }
+}
+
+TEST_CASE("softmax refuses a scale that is not finite") {
+  Graph g;
+  Expr x = input(g, "x", {DType::f32, {2, 3}});
+  CHECK_THROWS_WITH_AS(softmax(x, -1, INFINITY), doctest::Contains("[softmax] scale must be finite"), Error);
 }
