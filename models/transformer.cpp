@@ -6,6 +6,7 @@
 #include "models/attention.hpp"
 #include "ops/concat.hpp"
 #include "ops/dropout.hpp"
+#include "ops/dropout_add.hpp"
 #include "ops/elementwise.hpp"
 
 namespace attograd {
@@ -31,8 +32,9 @@ Expr residual(const TransformerConfig& c, Expr x, const char* norm_name, F f) {
     auto s = g.scope(norm_name);
     return layer_norm(y, c.norm_eps);
   };
-  if (c.norm == NormPlacement::pre) return x + dropout(f(norm(x)), c.dropout);
-  return norm(x + dropout(f(x), c.dropout));
+  // x + dropout(y) as one dropout_add node, keyed as that dropout was.
+  if (c.norm == NormPlacement::pre) return dropout_add(x, f(norm(x)), c.dropout);
+  return norm(dropout_add(x, f(x), c.dropout));
 }
 
 Expr feed_forward_block(const TransformerConfig& c, Expr x) {

@@ -5,6 +5,7 @@
 #include "ops/concat.hpp"
 #include "ops/cross_entropy.hpp"
 #include "ops/dropout.hpp"
+#include "ops/dropout_add.hpp"
 #include "ops/embedding.hpp"
 #include "ops/layer_norm.hpp"
 #include "ops/elementwise.hpp"
@@ -29,6 +30,7 @@ void register_builtin_ops(OpRegistry& registry) {
   register_activation_ops(registry);
   register_cross_entropy_ops(registry);
   register_dropout_ops(registry);
+  register_dropout_add_ops(registry);
   register_embedding_ops(registry);
   register_layer_norm_ops(registry);
 }

@@ -1,8 +1,5 @@
 #include "ops/dropout.hpp"
 
-#include <algorithm>
-#include <cmath>
-#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -10,77 +7,12 @@
 #include "engine/error.hpp"
 #include "engine/op_samples.hpp"
 #include "engine/registry.hpp"
-#include "engine/rng.hpp"
-#include "ops/vec_math.hpp"
+#include "ops/dropout_mask.hpp"
 
 namespace attograd {
 namespace {
 
-// Elements per parallel block: a multiple of 32, so every Philox call (4
-// words, one per element) and every word of the kept bits falls inside one
-// block.
-constexpr std::int64_t kGrain = 1 << 14;
-// Elements whose Philox words are made at once (a multiple of 32 dividing kGrain).
-constexpr std::int64_t kChunk = 1024;
-
-// out[j] = in[j] * scale where words[j] >= threshold, else 0, and the kept
-// bits (float: SIMD lanes, ops/vec_math.hpp).
-template <class T>
-void keep_where(const std::uint32_t* words, std::uint32_t threshold, T scale, const T* in, T* out, std::int64_t m,
-                std::uint32_t* bits) {
-  if constexpr (std::is_same_v<T, float>) {
-    vec::keep_where(words, threshold, scale, in, out, m, bits);
-  } else {
-    std::fill_n(bits, (m + 31) / 32, 0u);
-    for (std::int64_t j = 0; j < m; ++j) {
-      const bool keep = words[j] >= threshold;
-      out[j] = keep ? in[j] * scale : T(0);
-      bits[j / 32] |= static_cast<std::uint32_t>(keep) << (j % 32);
-    }
-  }
-}
-
-// out[i] = in[i] * scale where bit i of `bits` is set, else 0.
-template <class T>
-void keep_where_bits(const std::uint32_t* bits, T scale, const T* in, T* out, std::int64_t n) {
-  if constexpr (std::is_same_v<T, float>) {
-    vec::keep_where_bits(bits, scale, in, out, n);
-  } else {
-    for (std::int64_t j = 0; j < n; ++j) out[j] = (bits[j / 32] >> (j % 32)) & 1u ? in[j] * scale : T(0);
-  }
-}
-
-// y[i] = x[i] * scale if element i is kept, else 0. Element i is kept when
-// word i % 4 of philox(key, step, i / 4) is >= threshold = p * 2^32, which
-// happens with probability 1 - p (to within 2^-32). Bit i % 32 of
-// bits[i / 32] records the decision, for backward.
-template <class T>
-void apply_mask(const OpContext& c, const T* x, T* y, std::uint32_t* bits, std::int64_t n, double p) {
-  // Keyed by the node's label (unique in its graph, e.g.
-  // "decoder.layers.0.norm1.dropout"), not its id: adding a node elsewhere
-  // in a builder leaves every other mask as it was.
-  const std::uint64_t key = mix_keys(c.seed(), hash_name(c.label()));
-  const std::uint64_t step = c.step();
-  const auto threshold = static_cast<std::uint32_t>(std::ldexp(p, 32));
-  const T scale = static_cast<T>(1.0 / (1.0 - p));
-  c.parallel_for(n, kGrain, [&](std::int64_t lo, std::int64_t hi) {
-    std::uint32_t words[kChunk];  // one word per element of the chunk
-    for (std::int64_t i = lo; i < hi; i += kChunk) {
-      const std::int64_t m = std::min<std::int64_t>(kChunk, hi - i);
-      philox_block(key, step, static_cast<std::uint64_t>(i / 4), (m + 3) / 4, words);
-      keep_where(words, threshold, scale, x + i, y + i, m, bits + i / 32);
-    }
-  });
-}
-
-// dx = g * scale where forward kept the element.
-template <class T>
-void apply_bits(const OpContext& c, const std::uint32_t* bits, const T* g, T* dx, std::int64_t n, double p) {
-  const T scale = static_cast<T>(1.0 / (1.0 - p));
-  c.parallel_for(n, kGrain, [&](std::int64_t lo, std::int64_t hi) {
-    keep_where_bits(bits + lo / 32, scale, g + lo, dx + lo, hi - lo);
-  });
-}
+using dropout_mask::apply_bits;
 
 class DropoutOp final : public Op {
  public:
@@ -105,7 +37,13 @@ class DropoutOp final : public Op {
     // against ~1 ns an element to make the Philox words again.
     Tensor bits = Tensor::empty(DType::i32, {(x.numel() + 31) / 32});
     auto* b = reinterpret_cast<std::uint32_t*>(bits.data<std::int32_t>());
-    visit_floating(x.dtype(), [&]<class T>(T) { apply_mask<T>(c, x.data<T>(), y.data<T>(), b, x.numel(), p_); });
+    // Keyed by the node's label (unique in its graph, e.g.
+    // "decoder.layers.0.feed_forward.dropout"), not its id: adding a node
+    // elsewhere in a builder leaves every other mask as it was.
+    const std::uint64_t key = dropout_mask::key(c, c.label());
+    visit_floating(x.dtype(), [&]<class T>(T) {
+      dropout_mask::apply<T>(c, key, x.data<T>(), y.data<T>(), b, x.numel(), p_, [](std::int64_t, std::int64_t) {});
+    });
     c.saved() = {bits};
     return y;
   }
