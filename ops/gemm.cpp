@@ -13,11 +13,17 @@ extern "C" void openblas_set_num_threads(int);
 namespace attograd::gemm {
 namespace {
 
-// Fixed blocks of output rows, grouped so one task does >= kTaskFlops. A
-// single product with few rows (the copy task's 300-row linears) gets
-// smaller blocks, about 8 of them, so both cores have work.
+// Fixed blocks of output rows, grouped so one task does >= kTaskFlops, into
+// at least kMinTasks tasks where there are that many blocks. A single product
+// with few rows (the copy task's 300-row linears) gets smaller blocks, about
+// 8 of them, so both cores have work.
 constexpr std::int64_t kRowBlock = 128, kMinRowBlock = 32;
 constexpr double kTaskFlops = 2e6;
+// A worker descheduled by another process (a shared machine) keeps the task
+// it holds: with 2 tasks a product waits for it, with 8 the other worker
+// takes the rest and waits at most for one eighth. Grouping never changes
+// the blocks, only which thread runs them: the same bits.
+constexpr std::int64_t kMinTasks = 8;
 
 }  // namespace
 
@@ -41,9 +47,10 @@ ContractionSplit contraction_split(std::int64_t m, std::int64_t k) {
   return {first_half, (m + blocks - 1) / blocks};
 }
 
-std::int64_t blocks_per_task(std::int64_t rows, std::int64_t n, std::int64_t k) {
+std::int64_t blocks_per_task(std::int64_t blocks, std::int64_t rows, std::int64_t n, std::int64_t k) {
   const double block_flops = 2.0 * double(rows) * double(n) * double(k);
-  return std::max<std::int64_t>(1, std::int64_t(kTaskFlops / std::max(block_flops, 1.0)));
+  const auto for_flops = std::max<std::int64_t>(1, std::int64_t(kTaskFlops / std::max(block_flops, 1.0)));
+  return std::min(for_flops, std::max<std::int64_t>(1, blocks / kMinTasks));
 }
 
 void call(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a, std::int64_t lda,

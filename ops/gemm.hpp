@@ -24,8 +24,10 @@ void pin_blas_to_one_thread();
 // Rows per block of a product with m rows, batch_count products at once.
 std::int64_t row_block(std::int64_t m, std::int64_t batch_count);
 
-// How many consecutive blocks one task takes: enough for ~2 MFLOP a task.
-std::int64_t blocks_per_task(std::int64_t rows, std::int64_t n, std::int64_t k);
+// How many consecutive blocks (of `blocks`, `rows` x n x k each) one task
+// takes: enough for ~2 MFLOP a task, but no fewer than 8 tasks where there
+// are 8 blocks, so an idle worker finds work to take from a descheduled one.
+std::int64_t blocks_per_task(std::int64_t blocks, std::int64_t rows, std::int64_t n, std::int64_t k);
 
 // C (m, n; row stride n) = op(A) @ op(B) + beta * C, one BLAS call. op(A) is
 // (m, k): A stored (m, k) with row stride lda, or (k, m) when ta.
@@ -95,7 +97,7 @@ void rows(const OpContext& ctx, bool ta, bool tb, std::int64_t m, std::int64_t n
   pin_blas_to_one_thread();
   if (ta && !tb && !before && k >= kSplitContraction) return split_contraction(ctx, m, n, k, a, lda, b, ldb, c);
   const std::int64_t rb = row_block(m, 1), blocks = (m + rb - 1) / rb;
-  ctx.parallel_for(blocks, blocks_per_task(std::min(m, rb), n, k), [&](std::int64_t lo, std::int64_t hi) {
+  ctx.parallel_for(blocks, blocks_per_task(blocks, std::min(m, rb), n, k), [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t block = lo; block < hi; ++block) {
       const std::int64_t r0 = block * rb, count = std::min(rb, m - r0);
       T* c_rows = c + r0 * n;

@@ -37,7 +37,8 @@ void batched_gemm(const OpContext& ctx, const Operand<T>& x, const Operand<T>& y
   }
   gemm::pin_blas_to_one_thread();
   const std::int64_t rb = gemm::row_block(m, count), blocks = (m + rb - 1) / rb;
-  ctx.parallel_for(count * blocks, gemm::blocks_per_task(std::min(m, rb), n, k), [&](std::int64_t lo, std::int64_t hi) {
+  const std::int64_t grain = gemm::blocks_per_task(count * blocks, std::min(m, rb), n, k);
+  ctx.parallel_for(count * blocks, grain, [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t task = lo; task < hi; ++task) {
       const std::int64_t b = task / blocks, r0 = (task % blocks) * rb;
       const T* xs = x.data + batch_offset(b, batch, x.strides) + (x.trans ? r0 : r0 * x.cols);
