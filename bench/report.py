@@ -71,11 +71,19 @@ def is_bf16(setting):
     return setting.split(" ")[0] == "bf16"
 
 
-def torch_runs(groups, config, threads, bf16=False):
+def is_loaded(setting):
+    """Runs beside a competing busy process (bench/run.sh --load) have the
+    word "loaded" in their setting."""
+    return "loaded" in setting.split(" ")
+
+
+def torch_runs(groups, config, threads, bf16=False, loaded=False):
     """PyTorch's summaries at (config, threads), each with its variant and
-    setting: its f32 runs, or with bf16 its autocast runs."""
+    setting: its f32 runs, or with bf16 its autocast runs; quiet runs, or
+    with loaded those beside the competing process."""
     return [(summary(v), f"{k[2][6:]}{' ' + k[3] if k[3] else ''}") for k, v in groups.items()
-            if k[0] == config and k[1] == threads and k[2].startswith("torch") and is_bf16(k[3]) == bf16]
+            if k[0] == config and k[1] == threads and k[2].startswith("torch") and is_bf16(k[3]) == bf16
+            and is_loaded(k[3]) == loaded]
 
 
 def best_of(runs):
@@ -107,6 +115,33 @@ def print_mixed_precision(groups, configs):
     print("| config | threads | attograd bf16 | attograd f32 | bf16 / f32 | torch f32 best (which) "
           "| torch autocast best (which) | attograd bf16 / torch f32 | attograd bf16 / torch autocast |")
     print("|---|---|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+    print()
+
+
+def print_loaded(groups, configs):
+    """Quiet against loaded (one core shared with a busy process at nice 10),
+    for attograd and PyTorch at its best, in tokens/s."""
+    rows = []
+    for config in configs:
+        for threads in sorted({k[1] for k in groups if k[0] == config and k[1] > 1}):
+            loaded = groups.get((config, threads, "attograd", "loaded"))
+            if not loaded:
+                continue
+            quiet = groups.get((config, threads, "attograd", ""))
+            a, q = summary(loaded)["tokens_per_s"], summary(quiet)["tokens_per_s"] if quiet else None
+            (tq, wq), (tl, wl) = best_of(torch_runs(groups, config, threads)), \
+                best_of(torch_runs(groups, config, threads, loaded=True))
+            ratio = lambda x, y: fmt(x / y, 2) if x and y else "-"
+            tq, tl = tq and tq["tokens_per_s"], tl and tl["tokens_per_s"]
+            rows.append(f"| {config} | {threads} | {fmt(q)} | {fmt(a)} | {ratio(a, q)} | {fmt(tq)} ({wq}) "
+                        f"| {fmt(tl)} ({wl}) | {ratio(tl, tq)} | {ratio(q, tq)} | {ratio(a, tl)} |")
+    if not rows:
+        return
+    print("### Under load: one core shared with a busy process at nice 10 (tokens/s, medians)\n")
+    print("| config | threads | attograd quiet | attograd loaded | loaded / quiet | torch quiet best (which) "
+          "| torch loaded best (which) | torch loaded / quiet | attograd / torch quiet | attograd / torch loaded |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     print()
 
@@ -327,6 +362,7 @@ def main():
     print_summary(groups, sgemm, configs, checks)
     print_targets(groups, sgemm, peak, configs)
     print_mixed_precision(groups, configs)
+    print_loaded(groups, configs)
     print_core_checks(checks)
     print_cpu_view(groups, sgemm, configs)
     print_runs(groups)

@@ -7,6 +7,7 @@
 #   bench/run.sh                      # the default run (about 25 minutes on 2 idle cores)
 #   bench/run.sh --quick              # a smoke run: 1 repetition, 2-3 steps (a few minutes)
 #   bench/run.sh --reps 5 --configs "tiny copy" --threads "1 2" --precisions f32
+#   bench/run.sh --load --configs copy --threads 2 --precisions f32   # also under load
 #
 # Every (config, threads, engine, setting) runs --reps times (default 3),
 # interleaved so that load from other processes spreads over all of them;
@@ -15,6 +16,9 @@
 # (nn.Transformer); at 2 threads each also with OMP_WAIT_POLICY=PASSIVE.
 # With bf16 in --precisions (the default: "f32 bf16"), attograd also runs
 # with --precision bf16 and PyTorch under torch.autocast('cpu', bfloat16).
+# With --load, every multi-thread f32 run is repeated with a competing busy
+# process at nice 10 pinned to the last core (setting "loaded"): a shared
+# machine, the same for both engines.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -25,12 +29,14 @@ configs="tiny small copy base"
 threads_list="1 2"
 precisions="f32 bf16"
 quick=0
+loaded=0
 python=/usr/bin/python3
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1; reps=1 ;;
+    --load) loaded=1 ;;
     --reps) reps="$2"; shift ;;
     --configs) configs="$2"; shift ;;
     --threads) threads_list="$2"; shift ;;
@@ -63,7 +69,19 @@ have_torch=1
 stamp="$(date +%Y-%m-%d-%H%M)"
 mkdir -p "$here/results"
 raw="$(mktemp)"
-trap 'rm -f "$raw"' EXIT
+busy=""
+trap 'rm -f "$raw"; [ -z "$busy" ] || kill "$busy" 2>/dev/null' EXIT
+
+# The competing process of --load: a busy loop at nice 10 on the last core.
+load_core=$(($(nproc) - 1))
+start_load() {
+  taskset -c "$load_core" nice -n 10 sh -c 'while :; do :; done' &
+  busy=$!
+  sleep 0.2
+}
+stop_load() { kill "$busy"; wait "$busy" 2>/dev/null || true; busy=""; }
+# record, with the competing process running.
+loaded_record() { start_load; record "$@"; stop_load; }
 
 # One result line: {"run": {rep, setting, loadavg}, "result": <program output>}.
 record() {
@@ -118,6 +136,18 @@ for rep in $(seq 1 "$reps"); do
           fi
         done
       done
+      # The same f32 runs with one core shared (--load): attograd and the
+      # PyTorch variants, each with the competing process started afresh.
+      if [ "$loaded" = 1 ] && [ "$threads" -gt 1 ]; then
+        loaded_record "$rep" "loaded" "$bench" "${common[@]}" --precision f32
+        if [ "$have_torch" = 1 ]; then
+          for variant in basic nn; do
+            torch=("$python" "$torch_script" --variant "$variant" "${common[@]}" --autocast off)
+            loaded_record "$rep" "loaded" env -u OMP_WAIT_POLICY "${torch[@]}"
+            loaded_record "$rep" "loaded PASSIVE" env OMP_WAIT_POLICY=PASSIVE "${torch[@]}"
+          done
+        fi
+      fi
     done
   done
 done
@@ -131,5 +161,6 @@ done
 
 invocation="bench/run.sh"
 [ "$quick" = 1 ] && invocation+=" --quick"
+[ "$loaded" = 1 ] && invocation+=" --load"
 invocation+=" (reps $reps, configs: $configs, threads: $threads_list, precisions: $precisions)"
 "$python" "$here/report.py" "$raw" "$here/results/$stamp.json" "$invocation"
