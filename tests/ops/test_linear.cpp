@@ -137,6 +137,16 @@ TEST_CASE("a weight gradient over 1030 rows is cut into two contraction halves, 
   CHECK(uneven.rows_per_block == 513);  // blocks of 513 and 512 outputs
 }
 
+TEST_CASE("GEMM row blocks go to at least 8 tasks where there are 8 blocks, else ~2 MFLOP a task") {
+  // The copy model's attention scores: 240 products of 10 x 64 by 64 x 10,
+  // one block each. ~2 MFLOP a task would be 156 blocks, so 2 tasks; a worker
+  // descheduled by another process would hold half of the product.
+  CHECK(gemm::blocks_per_task(240, 10, 10, 64) == 30);
+  CHECK(gemm::blocks_per_task(7, 48, 2048, 512) == 1);  // big blocks: one each
+  CHECK(gemm::blocks_per_task(3, 10, 10, 10) == 1);     // fewer than 8 blocks: one each
+  CHECK(gemm::blocks_per_task(100000, 1, 1, 1) == 12500);
+}
+
 TEST_CASE("linear gives the same bits on every executor when its rows are split into blocks") {
   check_backends_agree(fused(), {uniform_input({2, 300, 64}), uniform_input({48, 64}), uniform_input({48})});
   check_backends_agree(fused(), {uniform_input({300, 16}), uniform_input({520, 16}), uniform_input({520})});
