@@ -55,7 +55,7 @@ Expr Graph::add(OpPtr op, const std::vector<Expr>& inputs, bool requires_grad) {
   if (!op) throw Error("[graph] add() with a null op");
   const std::string op_name = op->name();
   std::string label = qualified(op_name);
-  if (int n = label_counts_[label]++; n > 0) label += fmt::format("_{}", n);
+  if (int n = label_counts_[qualified(op->label_family())]++; n > 0) label += fmt::format("_{}", n);
 
   std::vector<TensorType> types;
   std::vector<NodeId> ids;

@@ -73,6 +73,13 @@ class Op {
 
   // Attributes rendered for profiles and DOT labels ("axis=-1").
   virtual std::string describe() const { return {}; }
+
+  // Ops of one family number their nodes together within a scope: a node
+  // is labelled name() plus "_n" when n nodes of its family came before it
+  // there ("s.dropout", "s.dropout_add_1", "s.dropout_2"). A fused op that
+  // keys randomness by the label of the op it replaces (dropout_add draws
+  // dropout's mask) names that op's family, so no two nodes share a key.
+  virtual std::string label_family() const { return name(); }
 };
 
 using OpPtr = std::shared_ptr<const Op>;

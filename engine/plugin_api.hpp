@@ -38,7 +38,7 @@
 
 // Bump when any type a plugin touches (Op, OpContext, Tensor, OpSchema, ...)
 // changes in a way that breaks binary compatibility.
-#define ATTOGRAD_ABI_VERSION 2
+#define ATTOGRAD_ABI_VERSION 3
 
 namespace attograd {
 

@@ -36,6 +36,7 @@ class DropoutAddOp final : public Op {
   }
   std::string name() const override { return std::string(kName); }
   std::string describe() const override { return fmt::format("p={}", p_); }
+  std::string label_family() const override { return "dropout"; }  // numbered with dropout: one mask key each
 
   TensorType infer(std::span<const TensorType> in) const override {
     if (in.size() != 2) throw ShapeError(fmt::format("[dropout_add] takes 2 inputs, got {}", in.size()));

@@ -10,10 +10,10 @@
 // The same floats as a + dropout(b, p) (b * mask / (1 - p) is rounded, then
 // added to a), with the same mask: it is keyed by the node's label read with
 // "dropout" for "dropout_add" ("encoder.layers.0.dropout_add_1" draws the mask
-// of "encoder.layers.0.dropout_1"; ops/dropout.hpp). So a scope that used
-// a + dropout(b) only gets the same masks from dropout_add; a scope that mixes
-// both ops would draw one mask twice: keep dropout and dropout_add in
-// different scopes.
+// of "encoder.layers.0.dropout_1"; ops/dropout.hpp). Its nodes are numbered
+// with dropout's (Op::label_family), so a scope mixing both ops still gives
+// every node a mask of its own, and a scope that used a + dropout(b) gets
+// the same masks from dropout_add.
 //
 // Backward (g = dL/dy): da = g, db = g * mask / (1 - p), the mask kept from
 // forward as one bit an element.

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/error.hpp"
+#include "engine/executor.hpp"
 #include "engine/leaves.hpp"
 #include "engine/rng.hpp"
 #include "ops/dropout.hpp"
@@ -86,6 +87,24 @@ TEST_CASE("dropout_add gives the same bits and masks as a + dropout(b) in its sc
       for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i].bit_equal(b[i]));
     }
   }
+}
+
+TEST_CASE("dropout and dropout_add in one scope are numbered together and draw different masks") {
+  Graph g;
+  auto s = g.scope("block");
+  Expr a = input(g, "a", {DType::f32, {4096}}), b = input(g, "b", {DType::f32, {4096}});
+  Expr plain = dropout(b, 0.5), fused = dropout_add(a, b, 0.5), again = dropout(b, 0.5);
+  CHECK(g.node(plain.id).label == "block.dropout");
+  CHECK(g.node(fused.id).label == "block.dropout_add_1");  // draws block.dropout_1's mask
+  CHECK(g.node(again.id).label == "block.dropout_2");
+  Executor ex(Backend::sequential);
+  ex.forward(g, {{a.id, Tensor::zeros(DType::f32, {4096})}, {b.id, Tensor::full(DType::f32, {4096}, 1.0)}},
+             {plain.id, fused.id, again.id}, {.training = true, .seed = 3, .step = 1});
+  // With a = 0 and b = 1 each output is its mask times 2: all three differ.
+  const Tensor &m0 = ex.value(plain.id), &m1 = ex.value(fused.id), &m2 = ex.value(again.id);
+  CHECK_FALSE(m0.bit_equal(m1));
+  CHECK_FALSE(m1.bit_equal(m2));
+  CHECK_FALSE(m0.bit_equal(m2));
 }
 
 TEST_CASE("dropout_add refuses p outside [0, 1) and inputs of different shapes or types") {
