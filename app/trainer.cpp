@@ -88,7 +88,7 @@ StepResult train_step(Trainee& trainee, Optimizer& optimizer, const LrSchedule& 
   for (const std::int64_t k : dp.micro_batches()) {
     RunOptions run = micro_batch_options(config, step, k);
     run.check_numerics = check_numerics;
-    run.observer = profiler;
+    run.observer = dp.gradient_observer(profiler);  // starts the exchange of final gradients during backward
     dp.run(k, [&] {
       const auto [loss, tokens] = trainee.train_batch(run.step, run);
       return MicroBatchResult{loss, tokens};

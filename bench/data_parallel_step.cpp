@@ -6,15 +6,19 @@
 // It trains the task's model as `attograd train` does (DataParallel, K =
 // --accumulate micro-batches a step, N ranks running K/N each) and splits
 // each step, on rank 0, into
-//   compute    forward + backward of this rank's micro-batches
-//   exchange   the ordered reduce-scatters and the all-gather (gradients,
-//              or weights with --shard-optimizer), waiting for the slower
-//              rank included
+//   compute    forward + backward of this rank's micro-batches (the
+//              communication thread's share of the cores included)
+//   exchange   the ordered reduce-scatters' time after backward (all of it
+//              with --bucket-mb 0; with overlap the wait for the last
+//              buckets) and the all-gather (gradients, or weights with
+//              --shard-optimizer), waiting for the slower rank included
+//   hidden     time with a bucket of the exchange in flight while backward
+//              still ran (DataParallel::exchange_times().overlapped; not in
+//              `exchange`)
 //   agree      the small all-gathers that carry errors and losses, with the
 //              wait for the slower rank's compute (the first collective
 //              after it is one of these)
 //   update     scaling, clipping and the optimizer (its shard, sharded)
-//   hidden     exchange overlapped with backward: 0, none is overlapped yet
 // then times the exchange alone on a buffer of the model's size, one round
 // (reduce-scatter + all-gather) against one MPI_Allreduce(SUM), interleaved.
 // Prints one JSON object (rank 0): medians over the timed steps.
@@ -65,10 +69,18 @@ class TimedCommunicator final : public Communicator {
     agree_s += since(t);
     return all;
   }
+  // The reduce-scatter is timed by DataParallel itself (exchange_times()),
+  // which knows what of it ran during backward.
   void reduce_scatter_in_order(std::span<const float> full, std::span<float> mine,
                                std::span<const std::int64_t> offsets) override {
-    timed([&] { inner_.reduce_scatter_in_order(full, mine, offsets); });
+    inner_.reduce_scatter_in_order(full, mine, offsets);
   }
+  std::unique_ptr<PendingExchange> start_scatter_to_owners(std::span<const float> full, std::int64_t lo, std::int64_t hi,
+                                                           std::span<float> pieces,
+                                                           std::span<const std::int64_t> offsets) override {
+    return inner_.start_scatter_to_owners(full, lo, hi, pieces, offsets);
+  }
+  bool allows_other_threads() const override { return inner_.allows_other_threads(); }
   void allgather_shards(std::span<const float> mine, std::span<float> full,
                         std::span<const std::int64_t> offsets) override {
     timed([&] { inner_.allgather_shards(mine, full, offsets); });
@@ -92,7 +104,7 @@ class TimedCommunicator final : public Communicator {
 };
 
 struct StepTimes {
-  std::vector<double> step, compute, exchange, agree, update;
+  std::vector<double> step, compute, exchange, hidden, agree, update;
 };
 
 StepTimes train(DataParallel& dp, TimedCommunicator& timed, Trainee& trainee, const RunConfig& config,
@@ -106,7 +118,8 @@ StepTimes train(DataParallel& dp, TimedCommunicator& timed, Trainee& trainee, co
     const auto start = Clock::now();
     dp.begin_step(config.accumulate);
     for (const std::int64_t k : dp.micro_batches()) {
-      const RunOptions run = micro_batch_options(config, step, k);
+      RunOptions run = micro_batch_options(config, step, k);
+      run.observer = dp.gradient_observer();
       dp.run(k, [&] {
         const auto t0 = Clock::now();
         const auto [loss, tokens] = trainee.train_batch(run.step, run);
@@ -124,7 +137,8 @@ StepTimes train(DataParallel& dp, TimedCommunicator& timed, Trainee& trainee, co
     if (step <= warmup_steps) continue;
     t.step.push_back(since(start));
     t.compute.push_back(compute);
-    t.exchange.push_back(timed.exchange_s);
+    t.exchange.push_back(timed.exchange_s + dp.exchange_times().after_backward);
+    t.hidden.push_back(dp.exchange_times().overlapped);
     t.agree.push_back(timed.agree_s);
     t.update.push_back(update);
   }
@@ -168,6 +182,7 @@ int main(int argc, char** argv) {
   TrainOptions o;
   int threads = 1, warmup_steps = 2, steps = 6, repeats = 7;
   bool shard = false;
+  double bucket_mb = 25;
   CLI::App app("Where the time of a data-parallel training step goes (run under mpirun)");
   app.add_option("--task", o.task, "copy, numbers or lm")->check(CLI::IsMember({"copy", "numbers", "lm"}));
   app.add_option("--layers", o.layers);
@@ -183,6 +198,8 @@ int main(int argc, char** argv) {
   app.add_option("--steps", steps, "timed steps")->check(CLI::Range(1, 100000));
   app.add_option("--repeats", repeats, "repeats of the exchange alone")->check(CLI::Range(1, 100000));
   app.add_flag("--shard-optimizer", shard);
+  app.add_option("--bucket-mb", bucket_mb, "MiB of gradient per bucket of the overlapped exchange; 0: after backward")
+      ->check(CLI::Range(0.0, 1e6));
   CLI11_PARSE(app, argc, argv);
   // Bad model flags fail the same way on every rank, before MPI starts:
   // a message and exit 1, which ends the job (later errors abort it).
@@ -197,14 +214,16 @@ int main(int argc, char** argv) {
   const auto world = make_communicator();
   TimedCommunicator comm(*world);
   auto trainee = make_trainee(config, threads);
-  DataParallel dp(comm, trainee->parameters(), {.shard_optimizer = shard});
+  DataParallel dp(comm, trainee->parameters(),
+                  {.shard_optimizer = shard, .bucket_bytes = static_cast<std::int64_t>(bucket_mb * (1 << 20))});
   const StepTimes t = train(dp, comm, *trainee, config, warmup_steps, steps);
   const std::int64_t n = trainee->parameters().numel();
   nlohmann::json out{{"task", config.task}, {"ranks", comm.size()}, {"threads", threads},
                      {"accumulate", config.accumulate}, {"shard_optimizer", shard}, {"parameters", n},
+                     {"bucket_mb", bucket_mb}, {"overlaps", dp.overlaps()},
                      {"steps", steps}, {"step_ms", 1e3 * median(t.step)}, {"compute_ms", 1e3 * median(t.compute)},
                      {"exchange_ms", 1e3 * median(t.exchange)}, {"agree_ms", 1e3 * median(t.agree)},
-                     {"update_ms", 1e3 * median(t.update)}, {"hidden_ms", 0.0}};
+                     {"update_ms", 1e3 * median(t.update)}, {"hidden_ms", 1e3 * median(t.hidden)}};
   if (comm.size() > 1) {
     const auto [ordered, allreduce] = exchange_alone(*world, n, repeats);
     out["ordered_round_ms"] = 1e3 * median(ordered);

@@ -7,6 +7,9 @@
 //   DataParallel dp(*comm, store);        // dist/data_parallel.hpp
 //
 // Every call is a collective: all ranks make it, in the same order.
+// Calls come from one thread at a time; from a thread other than the one
+// that made the communicator only when allows_other_threads() (the
+// overlapped exchange's communication thread, dist/bucket_exchange.hpp).
 #pragma once
 
 #include <cstdint>
@@ -16,6 +19,15 @@
 #include <vector>
 
 namespace attograd {
+
+// A nonblocking exchange in flight (MPI requests). Nothing moves unless
+// someone calls test() or wait(): Open MPI here has no progress thread.
+class PendingExchange {
+ public:
+  virtual ~PendingExchange() = default;
+  virtual bool test() = 0;  // moves it along; true once complete
+  virtual void wait() = 0;  // until complete
+};
 
 class Communicator {
  public:
@@ -37,6 +49,21 @@ class Communicator {
   // which is a left fold, never MPI's own (re-associated) sum.
   virtual void reduce_scatter_in_order(std::span<const float> full, std::span<float> mine,
                                        std::span<const std::int64_t> offsets) = 0;
+
+  // The nonblocking first half of reduce_scatter_in_order for the slice
+  // [lo, hi) of `full` (a bucket): the part of the slice inside shard s goes
+  // to rank s, and this rank receives every rank's part of the slice inside
+  // its own shard, in rank order, into `pieces` (size() pieces of
+  //   m = |[lo, hi) ∩ [offsets[r], offsets[r+1])|   floats, one after the other).
+  // Adding them in order (add_in_order) is the caller's, once complete.
+  // `full` and `pieces` must stay untouched until then.
+  virtual std::unique_ptr<PendingExchange> start_scatter_to_owners(std::span<const float> full, std::int64_t lo,
+                                                                   std::int64_t hi, std::span<float> pieces,
+                                                                   std::span<const std::int64_t> offsets) = 0;
+
+  // True when another thread than the one that made it may make the calls,
+  // one thread at a time (MPI_THREAD_SERIALIZED or more).
+  virtual bool allows_other_threads() const = 0;
 
   // Every rank's shard `mine`, placed at its offsets in `full` (n floats).
   virtual void allgather_shards(std::span<const float> mine, std::span<float> full,
@@ -60,6 +87,10 @@ class SingleProcess final : public Communicator {
   std::vector<std::string> allgather(const std::string& bytes) override { return {bytes}; }
   void reduce_scatter_in_order(std::span<const float> full, std::span<float> mine,
                                std::span<const std::int64_t> offsets) override;
+  std::unique_ptr<PendingExchange> start_scatter_to_owners(std::span<const float> full, std::int64_t lo,
+                                                           std::int64_t hi, std::span<float> pieces,
+                                                           std::span<const std::int64_t> offsets) override;
+  bool allows_other_threads() const override { return true; }
   void allgather_shards(std::span<const float> mine, std::span<float> full,
                         std::span<const std::int64_t> offsets) override;
   void gather_shards(std::span<const float> mine, std::span<float> full,
@@ -83,5 +114,12 @@ std::unique_ptr<Communicator> make_communicator();
 // of n floats one after the other. Flush-to-zero and denormals-are-zero are
 // on while it adds, as in the parameter-gradient adds of the engine.
 void add_in_order(std::span<float> mine, std::span<const float> pieces, int count);
+
+// The part of the slice [lo, hi) inside [shard_lo, shard_hi): its length, 0
+// when they do not meet.
+inline std::int64_t overlap_length(std::int64_t lo, std::int64_t hi, std::int64_t shard_lo, std::int64_t shard_hi) {
+  const std::int64_t a = lo > shard_lo ? lo : shard_lo, b = hi < shard_hi ? hi : shard_hi;
+  return b > a ? b - a : 0;
+}
 
 }  // namespace attograd

@@ -1,5 +1,6 @@
 #include "dist/data_parallel.hpp"
 
+#include <chrono>
 #include <cstring>
 #include <exception>
 
@@ -25,6 +26,7 @@ void DataParallel::begin_step(std::int64_t accumulate) {
   check_accumulate(accumulate);
   accumulate_ = accumulate;
   results_.clear();
+  times_ = {};
   if (size() == 1) store_.zero_grad();  // one process: the micro-batches add straight into the store
 }
 
@@ -43,16 +45,54 @@ void DataParallel::run(std::int64_t k, const std::function<MicroBatchResult()>& 
   if (k != expected || k >= accumulate_)
     throw Error(fmt::format("[dist] rank {} runs micro-batch {} next, not {} (DataParallel::micro_batches(), in order)",
                             rank(), expected, k));
+  const bool first_round = results_.empty();
+  const auto r = static_cast<std::size_t>(rank());
+  const auto zero_shard = [&] { return Tensor::zeros(DType::f32, {layout_.shards[r + 1] - layout_.shards[r]}); };
+  // Overlapped once a layout is known (from an earlier round, so the same on every rank).
+  const bool overlapped = exchange_ != nullptr;
+  if (overlapped && first_round) shard_sum_ = zero_shard();  // +0, as the fold starts
   run_on_all(comm_, [&] {
     store_.zero_grad();  // the buffer becomes +0 + d_k: this micro-batch's term of the fold alone
+    if (overlapped) return forward_backward_overlapped(forward_backward);
     results_.push_back(forward_backward());
   });
-  const bool first_round = results_.size() == 1;
-  if (layout() && !first_round) throw AgreedError("[dist] parameters were created in the middle of a step", rank() == 0);
+  const bool changed = layout();
+  if (changed && !first_round) throw AgreedError("[dist] parameters were created in the middle of a step", rank() == 0);
+  if (overlapped && !changed) return;  // the buckets are exchanged and added
+  // The whole exchange after backward: no overlap, or the first round of a
+  // layout (this round's buckets, if any, missed the new parameters).
+  const auto start = std::chrono::steady_clock::now();
   pack_grads(layout_, flat_);
-  const auto r = static_cast<std::size_t>(rank());
-  if (first_round) shard_sum_ = Tensor::zeros(DType::f32, {layout_.shards[r + 1] - layout_.shards[r]});  // +0
+  if (first_round) shard_sum_ = zero_shard();  // +0
   comm_.reduce_scatter_in_order(flat_, shard_sum_.span<float>(), layout_.shards);
+  times_.after_backward += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// The round's buckets start as the observer reports their gradients final;
+// every one is sent, even when forward_backward throws, before the
+// agreement that follows (run_on_all): the other ranks wait in them.
+void DataParallel::forward_backward_overlapped(const std::function<MicroBatchResult()>& forward_backward) {
+  exchange_->open_round(shard_sum_.span<float>());
+  try {
+    results_.push_back(forward_backward());
+  } catch (...) {
+    try {
+      exchange_->close_round();
+    } catch (...) {  // the micro-batch's own error is the one to report
+    }
+    throw;
+  }
+  const RoundTimes t = exchange_->close_round();
+  times_.overlapped += t.overlapped;
+  times_.after_backward += t.after_backward;
+}
+
+ExecutionObserver* DataParallel::gradient_observer(ExecutionObserver* next) {
+  if (!overlaps()) return next;
+  if (!observer_) observer_ = std::make_unique<GradientObserver>(layout_, store_);
+  observer_->set_exchange(exchange_.get());
+  observer_->set_next(next);
+  return observer_.get();
 }
 
 StepTotals DataParallel::end_step() {
@@ -134,8 +174,12 @@ bool DataParallel::layout() {
     throw AgreedError(e.what(), rank() == 0);  // the same store on every rank
   }
   if (fresh == layout_) return false;
+  exchange_.reset();  // its thread is idle between rounds; its buckets are the old layout's
   layout_ = std::move(fresh);
   flat_.assign(static_cast<std::size_t>(layout_.size()), 0.0f);
+  if (overlaps() && !layout_.params.empty())
+    exchange_ = std::make_unique<BucketExchange>(comm_, layout_, options_.bucket_bytes, flat_);
+  if (observer_) observer_->set_exchange(exchange_.get());
   if (shards_optimizer()) {
     if (shard_ && shard_->has_state())  // every rank's verdict is the same: no rank skips the collectives
       throw AgreedError("[dist] parameters were created after the first update of a sharded optimizer: its state "

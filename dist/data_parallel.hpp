@@ -27,6 +27,22 @@
 // adds into the store, no copies. Parameters and gradients must be f32
 // when N > 1.
 //
+// Overlap (N > 1, bucket_bytes > 0, the default): each micro-batch's
+// exchange is cut into buckets (dist/bucket_exchange.hpp) that start while
+// its backward still runs, as soon as their gradients are final. For that,
+// pass gradient_observer() in the RunOptions of the micro-batch's backward:
+//
+//     dp.run(k, [&] {
+//       RunOptions run{.training = true, .observer = dp.gradient_observer(profiler)};
+//       ex.forward(g, feeds, {loss.id}, run);
+//       ex.backward(loss.id);
+//       return MicroBatchResult{...};
+//     });
+//
+// Same bits with or without it, and with any bucket size: without it the
+// buckets start when forward_backward returns. The first round of a run (its
+// parameters are made during the first forward) is exchanged after backward.
+//
 // With shard_optimizer (ZeRO stage 1, dist/optimizer_shard.hpp) and N > 1,
 // end_step() leaves G in shards: rank r holds shard r of the flat
 // parameters (cut on the optimizer's block boundaries) and the optimizer
@@ -44,8 +60,10 @@
 #include <memory>
 #include <vector>
 
+#include "dist/bucket_exchange.hpp"
 #include "dist/communicator.hpp"
 #include "dist/flat_layout.hpp"
+#include "dist/gradient_observer.hpp"
 #include "dist/optimizer_shard.hpp"
 #include "engine/parameters.hpp"
 #include "train/optimizer.hpp"
@@ -64,6 +82,17 @@ struct StepTotals {
 
 struct DataParallelOptions {
   bool shard_optimizer = false;  // ZeRO stage 1: each rank keeps 1/N of the optimizer state
+  // Bytes of gradient per bucket of the exchange overlapped with backward
+  // (whole parameters; one larger than this is a bucket alone); 0: one
+  // exchange after backward. Must be the same on every rank.
+  std::int64_t bucket_bytes = std::int64_t{25} << 20;
+};
+
+// Where this rank's gradient exchange time went in a step (seconds; the
+// final all-gather not included).
+struct ExchangeTimes {
+  double overlapped = 0;      // a bucket in flight while backward still ran
+  double after_backward = 0;  // the exchange after backward: waiting for the last buckets, or all of it
 };
 
 class DataParallel {
@@ -76,6 +105,16 @@ class DataParallel {
   int size() const { return comm_.size(); }
   // True when the optimizer state is sharded: shard_optimizer and N > 1.
   bool shards_optimizer() const { return options_.shard_optimizer && size() > 1; }
+  // True when run() overlaps the exchange with backward: N > 1,
+  // bucket_bytes > 0, and the communicator lets a thread of its own call it
+  // (MPI_THREAD_SERIALIZED; otherwise every exchange follows backward).
+  bool overlaps() const { return size() > 1 && options_.bucket_bytes > 0 && comm_.allows_other_threads(); }
+
+  // The observer for RunOptions::observer of the micro-batch's backward (see
+  // above); its events go on to `next` (a profiler, or nullptr). It is
+  // `next` itself when nothing overlaps. One backward pass per micro-batch
+  // with it: a second throws.
+  ExecutionObserver* gradient_observer(ExecutionObserver* next = nullptr);
 
   // Throws AgreedError unless the number of ranks divides `accumulate`
   // (every rank reaches the same verdict; rank 0 prints it).
@@ -87,7 +126,9 @@ class DataParallel {
   // Runs micro-batch k, the next of micro_batches() (with N > 1 anything
   // else throws Error): `forward_backward` adds its gradients into the
   // store. With N > 1 an exception on any rank reaches every rank as
-  // AgreedError (dist/guard.hpp) before any gradient is exchanged.
+  // AgreedError (dist/guard.hpp), after the buckets already under way were
+  // completed (a failed rank sends what it has: the others wait for it) and
+  // before anything else; the step's gradient is then garbage.
   void run(std::int64_t k, const std::function<MicroBatchResult()>& forward_backward);
   // Leaves the step's summed gradient G in every trainable parameter's grad
   // and returns the step's loss and tokens, the same on every rank.
@@ -115,9 +156,13 @@ class DataParallel {
   // Bytes of optimizer state this rank holds (its shard's, or the store's).
   std::int64_t optimizer_state_bytes() const;
 
+  // This step's exchange times on this rank, since begin_step (zero with one process).
+  const ExchangeTimes& exchange_times() const { return times_; }
+
  private:
   bool layout();  // the flat layout of the trainable parameters; true if it changed
   void take_optimizer_state();  // sharded: the store's state (a resumed one) into the shard
+  void forward_backward_overlapped(const std::function<MicroBatchResult()>& forward_backward);
 
   Communicator& comm_;
   ParameterStore& store_;
@@ -129,6 +174,9 @@ class DataParallel {
   Tensor shard_sum_;                       // f32, this rank's shard of G (sharded: then its updated values)
   std::unique_ptr<OptimizerShard> shard_;  // shards_optimizer(): this rank's state
   bool gradient_sharded_ = false;          // shards_optimizer(): end_step left G in shard_sum_
+  ExchangeTimes times_;
+  std::unique_ptr<BucketExchange> exchange_;     // overlaps(), once a layout is known: its thread and buckets
+  std::unique_ptr<GradientObserver> observer_;   // made by gradient_observer()
 };
 
 }  // namespace attograd

@@ -7,6 +7,7 @@
 // up to 22% of the elements differ from the rank-order sum, with 4 ranks no
 // algorithm gives it). Bytes on the wire per rank: (N-1)/N of the vector for
 // the reduce-scatter and again for the all-gather, as a ring allreduce.
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 
@@ -25,16 +26,36 @@ int checked_int(std::int64_t n, const char* what) {
   return static_cast<int>(n);
 }
 
+// One bucket's MPI_Ialltoallv; the vectors of counts must outlive it.
+class MpiPendingExchange final : public PendingExchange {
+ public:
+  std::vector<int> send_counts, send_displs, recv_counts, recv_displs;
+  MPI_Request request = MPI_REQUEST_NULL;
+
+  ~MpiPendingExchange() override {
+    if (request != MPI_REQUEST_NULL) MPI_Wait(&request, MPI_STATUS_IGNORE);  // never leave MPI writing freed memory
+  }
+  bool test() override {
+    int done = 0;
+    MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+    return done != 0;
+  }
+  void wait() override { MPI_Wait(&request, MPI_STATUS_IGNORE); }
+};
+
 class MpiCommunicator final : public Communicator {
  public:
   MpiCommunicator() {
     int initialized = 0;
     MPI_Initialized(&initialized);
     if (!initialized) {
-      int provided = 0;
-      // Only the thread that trains calls MPI; TBB's workers never do.
-      MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+      // The thread that trains calls MPI, and during backward the overlapped
+      // exchange's communication thread, never both at once; TBB's workers
+      // never do. Open MPI 4.1 gives SERIALIZED without locking (as FUNNELED).
+      MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &thread_level_);
       owns_mpi_ = true;
+    } else {
+      MPI_Query_thread(&thread_level_);  // the program's own MPI_Init_thread decided
     }
     MPI_Comm_dup(MPI_COMM_WORLD, &comm_);
     MPI_Comm_rank(comm_, &rank_);
@@ -88,6 +109,32 @@ class MpiCommunicator final : public Communicator {
     add_in_order(mine, pieces_, size_);
   }
 
+  // reduce_scatter_in_order's MPI_Alltoallv restricted to the slice [lo, hi):
+  // most counts are 0 when the slice lies within one or two shards.
+  std::unique_ptr<PendingExchange> start_scatter_to_owners(std::span<const float> full, std::int64_t lo,
+                                                           std::int64_t hi, std::span<float> pieces,
+                                                           std::span<const std::int64_t> offsets) override {
+    check_offsets(offsets, full.size());
+    const auto r = static_cast<std::size_t>(rank_);
+    const std::int64_t m = overlap_length(lo, hi, offsets[r], offsets[r + 1]);
+    if (lo < 0 || hi < lo || static_cast<std::int64_t>(pieces.size()) != m * size_)
+      throw Error("[dist] start_scatter_to_owners: wrong slice or pieces");
+    auto x = std::make_unique<MpiPendingExchange>();
+    const auto n = static_cast<std::size_t>(size_);
+    x->send_counts.resize(n), x->send_displs.resize(n), x->recv_counts.resize(n), x->recv_displs.resize(n);
+    for (std::size_t s = 0; s < n; ++s) {
+      x->send_counts[s] = checked_int(overlap_length(lo, hi, offsets[s], offsets[s + 1]), "a bucket's part");
+      x->send_displs[s] = checked_int(std::max(lo, std::min(offsets[s], hi)), "a vector");
+      x->recv_counts[s] = checked_int(m, "a bucket's part");
+      x->recv_displs[s] = checked_int(static_cast<std::int64_t>(s) * m, "the received pieces");
+    }
+    MPI_Ialltoallv(full.data(), x->send_counts.data(), x->send_displs.data(), MPI_FLOAT, pieces.data(),
+                   x->recv_counts.data(), x->recv_displs.data(), MPI_FLOAT, comm_, &x->request);
+    return x;
+  }
+
+  bool allows_other_threads() const override { return thread_level_ >= MPI_THREAD_SERIALIZED; }
+
   void allgather_shards(std::span<const float> mine, std::span<float> full,
                         std::span<const std::int64_t> offsets) override {
     check_offsets(offsets, full.size());
@@ -128,6 +175,7 @@ class MpiCommunicator final : public Communicator {
 
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0, size_ = 1;
+  int thread_level_ = MPI_THREAD_SINGLE;  // what MPI provides
   bool owns_mpi_ = false;
   std::vector<float> pieces_;  // N pieces of this rank's shard, kept between steps
 };

@@ -69,6 +69,9 @@ class ConstantOp final : public Op {
   Tensor value_;
 };
 
+// Graph::find_named_leaf's key of a parameter's node.
+std::string parameter_key(const std::string& full_name) { return "parameter:" + full_name; }
+
 }  // namespace
 
 // Leaves are labelled by their op ("input", "parameter_2"); their messages
@@ -100,7 +103,7 @@ Expr parameter(Graph& g, const std::string& name, const Shape& shape, const Init
   ParameterStore* store = g.parameters();
   if (store == nullptr) throw Error(fmt::format("[parameter] '{}': the graph has no ParameterStore", name));
   const std::string full = g.qualified(name);
-  const std::string key = "parameter:" + full;
+  const std::string key = parameter_key(full);
   if (NodeId id = g.find_named_leaf(key); id >= 0) {
     if (g.node(id).type.shape != shape)
       throw ShapeError(fmt::format("[parameter] '{}' is used with shapes {} and {}", full,
@@ -112,6 +115,8 @@ Expr parameter(Graph& g, const std::string& name, const Shape& shape, const Init
   g.remember_named_leaf(key, e.id);
   return e;
 }
+
+NodeId parameter_node(const Graph& g, const std::string& name) { return g.find_named_leaf(parameter_key(name)); }
 
 Expr constant(Graph& g, Tensor value) { return g.add(std::make_shared<ConstantOp>(std::move(value)), {}); }
 

@@ -21,6 +21,12 @@ Expr input(Graph& g, const std::string& name, const TensorType& type, bool requi
 // graph: asking twice returns the same node (weight tying works).
 Expr parameter(Graph& g, const std::string& name, const Shape& shape, const Init& init);
 
+// The node of the store's parameter `name` (its full, qualified name) in
+// `g`, or -1 when the graph does not use it. Each parameter has at most one
+// node per graph, whose backward adds the graph's gradient into the store:
+// once it has run, the parameter's gradient from this graph is complete.
+NodeId parameter_node(const Graph& g, const std::string& name);
+
 // A fixed tensor held by the graph.
 Expr constant(Graph& g, Tensor value);
 
