@@ -36,6 +36,7 @@ void check_ranks_agree(DataParallel& dp, const RunConfig& config, const TrainOpt
   facts.emplace_back("seed", fmt::format("{}", config.seed));
   facts.emplace_back("--check-numerics", options.check_numerics ? "on" : "off");
   facts.emplace_back("--shard-optimizer", options.shard_optimizer ? "on" : "off");  // the ranks' collectives differ
+  facts.emplace_back("--bucket-mb", fmt::format("{}", options.bucket_mb));  // so do their buckets
   facts.emplace_back("the starting step", fmt::format("{}", start_step));
   facts.emplace_back("the parameters and optimizer state (FNV-1a)", parameters_fingerprint(dp.store()));
   require_identical(comm, facts);

@@ -18,7 +18,7 @@ TrainOptions options_for_rank(const TrainOptions& options, int rank);
 // Refuses (AgreedError, printed by rank 0) unless every rank has the same
 // configuration (every checkpoint metadata entry but the lm text's path,
 // whose fingerprint is one; the seed, --check-numerics,
-// --shard-optimizer),
+// --shard-optimizer, --bucket-mb),
 // the same build (dist/fingerprint.hpp) and OpenBLAS kernel, the same
 // parameters and optimizer state at `start_step`, and unless the number of
 // ranks divides --accumulate. Nothing to check with one process.

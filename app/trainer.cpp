@@ -200,7 +200,9 @@ TrainSummary train(const TrainOptions& all_ranks_options, Communicator& comm) {
   Optimizer* optimizer = setup.optimizer.get();
   const std::int64_t start_step = setup.start_step;
   const LrSchedule schedule = lr_schedule_for(config);
-  DataParallel dp(comm, trainee->parameters(), {.shard_optimizer = options.shard_optimizer});
+  DataParallel dp(comm, trainee->parameters(),
+                  {.shard_optimizer = options.shard_optimizer,
+                   .bucket_bytes = static_cast<std::int64_t>(options.bucket_mb * (1 << 20))});
   check_ranks_agree(dp, config, options, start_step);
   dp.shard_optimizer_state();  // a resumed state: each rank keeps its shard from here on
 

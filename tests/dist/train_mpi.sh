@@ -2,9 +2,11 @@
 # train_mpi.sh ATTOGRAD: `mpirun -np N attograd train ... --accumulate K` must
 # give one process's bits: the same checkpoint (cmp) and the same metrics but
 # for tokens_per_s, for copy, numbers and lm, over shared memory and over TCP
-# on loopback, with and without --shard-optimizer; a checkpoint resumes across
-# rank counts and in and out of --shard-optimizer to the same bits; and
-# each refusal ends the whole job within seconds, its message printed once.
+# on loopback, with and without --shard-optimizer, with the exchange
+# overlapped with backward in tiny buckets or after backward; a checkpoint
+# resumes across rank counts and in and out of --shard-optimizer to the same
+# bits; and each refusal ends the whole job within seconds, its message
+# printed once.
 # Exit 77 (meson: skipped) without mpirun.
 set -uo pipefail
 command -v mpirun >/dev/null || { echo "mpirun not found: skipped"; exit 77; }
@@ -49,6 +51,15 @@ for task in copy numbers lm; do
   trainN 3 "$task-3" "${run[@]}"
   same "$task: 3 ranks vs 1 process, --accumulate 6" "$task-1" "$task-3"
 done
+# The exchange overlapped with backward in buckets of one parameter or a few
+# (--bucket-mb 0.001: 1 KiB), and not overlapped (--bucket-mb 0).
+run=(copy "${tiny[@]}" --steps 4 --eval-every 2 --accumulate 6)
+trainN 3 buckets-3 "${run[@]}" --bucket-mb 0.001
+same "copy: 3 ranks, 1 KiB buckets, vs 1 process, --accumulate 6" copy-1 buckets-3
+trainN 2 buckets-2 "${run[@]}" --bucket-mb 0.001 --shard-optimizer
+same "copy: 2 ranks, 1 KiB buckets, --shard-optimizer, vs 1 process, --accumulate 6" copy-1 buckets-2
+trainN 2 after-2 "${run[@]}" --bucket-mb 0
+same "copy: 2 ranks, exchange after backward (--bucket-mb 0), vs 1 process, --accumulate 6" copy-1 after-2
 # One micro-batch per rank, AdamW, TCP on loopback (the path between machines).
 run=(copy "${tiny[@]}" --steps 4 --eval-every 2 --accumulate 3 --optimizer adamw)
 train1 adamw-1 "${run[@]}"
@@ -120,6 +131,9 @@ refused "ranks with different --lr" "rank 1 has train.lr = '0.5', rank 0 has '1'
 refused "ranks with and without --shard-optimizer" "rank 1 has --shard-optimizer = 'on', rank 0 has 'off'" \
   "${mpi[@]}" -np 1 "$exe" train copy "${tiny[@]}" --steps 2 --accumulate 2 : \
   -np 1 "$exe" train copy "${tiny[@]}" --steps 2 --accumulate 2 --shard-optimizer
+refused "ranks with different --bucket-mb" "rank 1 has --bucket-mb = '1', rank 0 has '25'" \
+  "${mpi[@]}" -np 1 "$exe" train copy "${tiny[@]}" --steps 2 --accumulate 2 : \
+  -np 1 "$exe" train copy "${tiny[@]}" --steps 2 --accumulate 2 --bucket-mb 1
 head -c 300 /dev/urandom > garbage.st
 refused "an unreadable --resume on rank 1" "attograd: error: rank 1 of 2: " \
   "${mpi[@]}" -np 1 "$exe" train copy --resume copy-1.st --steps 6 --quiet : \
