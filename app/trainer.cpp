@@ -213,6 +213,9 @@ TrainSummary train(const TrainOptions& all_ranks_options, Communicator& comm) {
       fmt::print(stderr, "note: dropped {} record(s) of steps after {} from '{}': this run repeats those steps\n", dropped,
                  start_step, options.metrics);
     if (!options.plot.empty() && options.metrics.empty()) metrics.keep_lines();
+    if (comm.size() > 1 && options.bucket_mb > 0 && !dp.overlaps())
+      fmt::print(stderr, "note: MPI was not initialized with MPI_THREAD_SERIALIZED: the gradient exchange follows "
+                         "backward instead of overlapping it\n");
     fmt::print(stderr, "attograd train {}: {} parameters, {} layers, D={}, H={}, F={}, batch {}, steps {}..{}{}\n",
                config.task, trainee->parameters().numel(), config.model.layers, config.model.d_model,
                config.model.heads, config.model.d_ff, config.batch, start_step + 1, config.steps,

@@ -17,6 +17,9 @@ import statistics
 import sys
 
 
+ONE = (1, 1, False, False)  # 1 rank x 1 thread: the base
+
+
 def median(values):
     return statistics.median(values) if values else 0.0
 
@@ -24,7 +27,8 @@ def median(values):
 def group(runs):
     groups = {}
     for r in runs:
-        key = (r["ranks"], r["threads"], r["shard_optimizer"])
+        # Older runs have no "overlaps": their exchange always followed backward.
+        key = (r["ranks"], r["threads"], r["shard_optimizer"], bool(r.get("overlaps", False)))
         groups.setdefault(key, []).append(r)
     return groups
 
@@ -34,13 +38,13 @@ def med(rs, field):
 
 
 def label(key):
-    ranks, threads, shard = key
+    ranks, threads, shard, overlaps = key
     return f"{ranks} rank{'s' if ranks > 1 else ''} x {threads} thread{'s' if threads > 1 else ''}" + (
-        ", sharded" if shard else "")
+        ", sharded" if shard else "") + (", overlapped" if overlaps else ", after backward" if ranks > 1 else "")
 
 
 def step_table(groups):
-    base = med(groups[(1, 1, False)], "step_ms") if (1, 1, False) in groups else None
+    base = med(groups[ONE], "step_ms") if ONE in groups else None
     print("| configuration | step ms | compute | exchange | hidden behind backward | agree + wait | update | speed-up vs 1 x 1 |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for key in sorted(groups):
@@ -59,7 +63,7 @@ def exchange_table(groups, parameters):
     for key in sorted(groups):
         ranks = key[0]
         rs = [r for r in groups[key] if "ordered_round_ms" in r]
-        if ranks < 2 or not rs or key[2]:
+        if ranks < 2 or not rs or key[2] or key[3]:  # one row per rank count: the plain configuration's
             continue
         ordered, allreduce = med(rs, "ordered_round_ms"), med(rs, "allreduce_ms")
         # bus bandwidth, as NCCL counts it for an allreduce: 2 (N-1)/N of the buffer per rank.
@@ -93,13 +97,13 @@ def main():
     first = runs[0]
     parameters = first["parameters"]
     print(f"## Data-parallel step: {first['task']}, {parameters / 1e6:.2f} M parameters, "
-          f"--accumulate {first['accumulate']}, medians of {len(groups.get((1, 1, False), []))} runs x "
+          f"--accumulate {first['accumulate']}, medians of {len(groups.get(ONE, []))} runs x "
           f"{first['steps']} steps\n")
     step_table(groups)
     print("\nExchange alone, on a buffer of the model's size:\n")
     measured = exchange_table(groups, parameters)
-    if (1, 1, False) in groups:
-        one = groups[(1, 1, False)]
+    if ONE in groups:
+        one = groups[ONE]
         c_ms = med(one, "compute_ms") / first["accumulate"]
         u_ms = med(one, "update_ms")
         print("\nPaper model of the speed-up on N machines (same K = N*M micro-batches a step, against one process):\n")

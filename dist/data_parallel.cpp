@@ -61,9 +61,14 @@ void DataParallel::run(std::int64_t k, const std::function<MicroBatchResult()>& 
   if (overlapped && !changed) return;  // the buckets are exchanged and added
   // The whole exchange after backward: no overlap, or the first round of a
   // layout (this round's buckets, if any, missed the new parameters).
+  if (first_round) shard_sum_ = zero_shard();  // +0
+  if (exchange_) {  // the new layout's buckets, all final: no second receive buffer
+    exchange_->open_round(shard_sum_.span<float>());
+    times_.after_backward += exchange_->close_round().after_backward;
+    return;
+  }
   const auto start = std::chrono::steady_clock::now();
   pack_grads(layout_, flat_);
-  if (first_round) shard_sum_ = zero_shard();  // +0
   comm_.reduce_scatter_in_order(flat_, shard_sum_.span<float>(), layout_.shards);
   times_.after_backward += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }

@@ -51,7 +51,7 @@ class MpiCommunicator final : public Communicator {
     if (!initialized) {
       // The thread that trains calls MPI, and during backward the overlapped
       // exchange's communication thread, never both at once; TBB's workers
-      // never do. Open MPI 4.1 gives SERIALIZED without locking (as FUNNELED).
+      // never do: SERIALIZED asks for no locking, only that calls never overlap.
       MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &thread_level_);
       owns_mpi_ = true;
     } else {
