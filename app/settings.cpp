@@ -172,8 +172,8 @@ const std::vector<Setting>& train_settings() {
      .help = "under mpirun: each rank keeps the optimizer state (Adam's moments) of 1/N of the parameters only "
              "(ZeRO stage 1); the same results and checkpoints"},
     {.flag = "--bucket-mb", .option = &O::bucket_mb, .check = range(0.0, 1e6),
-     .help = "under mpirun: MiB of gradient per bucket of the exchange that runs while backward does "
-             "(0: exchange after backward); the same results"},
+     .help = "under mpirun: overlap the gradient exchange with backward in buckets of M MiB (25 is PyTorch "
+             "DDP's; default 0: exchange after backward, faster where a rank has no core to spare); the same results"},
     // What the run shows and writes: free on resume.
     {.flag = "--eval-every", .option = &O::eval_every, .check = range(0, 1 << 30),
      .help = "evaluate every N steps (0: every epoch)"},

@@ -45,7 +45,7 @@ struct TrainOptions {
   double clip = 0;                     // global-norm clipping; 0 = off
   std::int64_t accumulate = 1;
   bool shard_optimizer = false;  // several ranks: each keeps the optimizer state of its shard (ZeRO stage 1)
-  double bucket_mb = 25;         // several ranks: MiB per bucket of the exchange overlapped with backward; 0: after it
+  double bucket_mb = 0;          // several ranks: MiB per bucket of the exchange overlapped with backward; 0: after it
   // Run.
   std::uint64_t seed = 1;
   int threads = 0;

@@ -3,9 +3,9 @@
 #
 # Where a data-parallel training step's time goes, on this machine: runs
 # build/bench/data_parallel_step as 1 rank x 1 thread, 1 rank x 2 threads,
-# 2 ranks x 1 thread with the exchange overlapped with backward (default
-# buckets) and after backward (--bucket-mb 0), and 2 ranks x 1 thread with
-# --shard-optimizer (overlapped), each R times (default 3), interleaved; prints Markdown tables of the medians, the
+# 2 ranks x 1 thread with the exchange overlapped with backward (25 MiB
+# buckets) and after backward (--bucket-mb 0, the default), and 2 ranks x 1
+# thread with --shard-optimizer (overlapped), each R times (default 3), interleaved; prints Markdown tables of the medians, the
 # exchange against MPI_Allreduce, and the paper model of N machines
 # (bench/data_parallel_report.py). Default model: the copy task's
 # (14.7 M parameters), --accumulate 2, 6 timed steps after 2 of warm-up:
@@ -37,9 +37,9 @@ start=$SECONDS
 for ((r = 1; r <= reps; ++r)); do
   "${mpi[@]}" -np 1 "$exe" "${flags[@]}" --threads 1 >> "$runs"
   "${mpi[@]}" -np 1 --bind-to none "$exe" "${flags[@]}" --threads 2 >> "$runs"
-  "${mpi[@]}" -np 2 "$exe" "${flags[@]}" --threads 1 >> "$runs"
+  "${mpi[@]}" -np 2 "$exe" "${flags[@]}" --threads 1 --bucket-mb 25 >> "$runs"
   "${mpi[@]}" -np 2 "$exe" "${flags[@]}" --threads 1 --bucket-mb 0 >> "$runs"
-  "${mpi[@]}" -np 2 "$exe" "${flags[@]}" --threads 1 --shard-optimizer >> "$runs"
+  "${mpi[@]}" -np 2 "$exe" "${flags[@]}" --threads 1 --bucket-mb 25 --shard-optimizer >> "$runs"
 done
 python3 "$root/bench/data_parallel_report.py" "$runs"
 echo

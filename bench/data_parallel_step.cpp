@@ -182,7 +182,7 @@ int main(int argc, char** argv) {
   TrainOptions o;
   int threads = 1, warmup_steps = 2, steps = 6, repeats = 7;
   bool shard = false;
-  double bucket_mb = 25;
+  double bucket_mb = 0;
   CLI::App app("Where the time of a data-parallel training step goes (run under mpirun)");
   app.add_option("--task", o.task, "copy, numbers or lm")->check(CLI::IsMember({"copy", "numbers", "lm"}));
   app.add_option("--layers", o.layers);

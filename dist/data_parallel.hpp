@@ -27,7 +27,7 @@
 // adds into the store, no copies. Parameters and gradients must be f32
 // when N > 1.
 //
-// Overlap (N > 1, bucket_bytes > 0, the default): each micro-batch's
+// Overlap (N > 1, bucket_bytes > 0): each micro-batch's
 // exchange is cut into buckets (dist/bucket_exchange.hpp) that start while
 // its backward still runs, as soon as their gradients are final. For that,
 // pass gradient_observer() in the RunOptions of the micro-batch's backward:
@@ -83,9 +83,11 @@ struct StepTotals {
 struct DataParallelOptions {
   bool shard_optimizer = false;  // ZeRO stage 1: each rank keeps 1/N of the optimizer state
   // Bytes of gradient per bucket of the exchange overlapped with backward
-  // (whole parameters; one larger than this is a bucket alone); 0: one
-  // exchange after backward. Must be the same on every rank.
-  std::int64_t bucket_bytes = std::int64_t{25} << 20;
+  // (whole parameters; one larger than this is a bucket alone; 25 << 20 is
+  // PyTorch DDP's); 0, the default: one exchange after backward, which was
+  // faster on every host measured so far (bench/README.md). Must be the
+  // same on every rank.
+  std::int64_t bucket_bytes = 0;
 };
 
 // Where this rank's gradient exchange time went in a step (seconds; the

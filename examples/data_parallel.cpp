@@ -59,7 +59,8 @@ int main(int argc, char** argv) {
     for (const std::int64_t k : dp.micro_batches()) {  // this rank's: k = j * ranks + rank
       dp.run(k, [&] {
         const auto [xb, tb] = micro_batch(static_cast<std::uint64_t>(step * K + k));
-        // The observer lets the exchange start while backward runs (several ranks).
+        // With DataParallelOptions::bucket_bytes > 0 (several ranks) the observer
+        // lets the exchange start while backward runs; without, it changes nothing.
         ex.forward(g, {{x.id, xb}, {target.id, tb}}, {loss.id}, {.observer = dp.gradient_observer()});
         ex.backward(loss.id);  // adds into the weight's gradient
         return MicroBatchResult{ex.value(loss.id).item(), 32};

@@ -131,7 +131,7 @@ refused "ranks with different --lr" "rank 1 has train.lr = '0.5', rank 0 has '1'
 refused "ranks with and without --shard-optimizer" "rank 1 has --shard-optimizer = 'on', rank 0 has 'off'" \
   "${mpi[@]}" -np 1 "$exe" train copy "${tiny[@]}" --steps 2 --accumulate 2 : \
   -np 1 "$exe" train copy "${tiny[@]}" --steps 2 --accumulate 2 --shard-optimizer
-refused "ranks with different --bucket-mb" "rank 1 has --bucket-mb = '1', rank 0 has '25'" \
+refused "ranks with different --bucket-mb" "rank 1 has --bucket-mb = '1', rank 0 has '0'" \
   "${mpi[@]}" -np 1 "$exe" train copy "${tiny[@]}" --steps 2 --accumulate 2 : \
   -np 1 "$exe" train copy "${tiny[@]}" --steps 2 --accumulate 2 --bucket-mb 1
 head -c 300 /dev/urandom > garbage.st
