@@ -1,12 +1,14 @@
 // What the dist/ tests share: the process's communicator, gradient terms
 // whose sums show their association in their bits, a fake backward that
-// adds them, and a bit comparison.
+// adds them, the store's gradients or values as one vector, and a bit
+// comparison.
 #pragma once
 
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <span>
+#include <vector>
 
 #include "dist/communicator.hpp"
 #include "dist/data_parallel.hpp"
@@ -35,6 +37,20 @@ inline float term(std::int64_t k, std::int64_t i) {
   const double sign = (h >> 8) % 2 ? 1.0 : -1.0;
   return static_cast<float>(sign * std::ldexp(1.0 + static_cast<double>((h >> 16) % 1000) / 1000.0,
                                               static_cast<int>((h >> 32) % 40) - 20));
+}
+
+// Every parameter's gradient (values), one after the other in store order.
+inline std::vector<float> grads(const ParameterStore& store) {
+  std::vector<float> out;
+  for (const Parameter& p : store.all())
+    for (float g : p.grad.span<float>()) out.push_back(g);
+  return out;
+}
+inline std::vector<float> values(const ParameterStore& store) {
+  std::vector<float> out;
+  for (const Parameter& p : store.all())
+    for (float v : p.value.span<float>()) out.push_back(v);
+  return out;
 }
 
 inline bool same_bits(std::span<const float> a, std::span<const float> b) {

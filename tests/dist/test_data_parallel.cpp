@@ -29,13 +29,6 @@ ParameterStore make_store() {
   return store;
 }
 
-std::vector<float> grads(const ParameterStore& store) {
-  std::vector<float> out;
-  for (const Parameter& p : store.all())
-    for (float g : p.grad.span<float>()) out.push_back(g);
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("the ordered reduce-scatter and all-gather give the left fold in rank order") {

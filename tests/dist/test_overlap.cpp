@@ -30,22 +30,8 @@ using namespace attograd::testing;
 namespace {
 
 // Bucket sizes: one parameter each (1 byte), a few small parameters each,
-// parameters larger than a bucket, one bucket (the default), no overlap.
+// parameters larger than a bucket, one bucket (DDP's 25 MiB), no overlap (the default).
 const std::vector<std::int64_t> kBucketBytes{1, 200, 4096, std::int64_t{25} << 20, 0};
-
-std::vector<float> grads(const ParameterStore& store) {
-  std::vector<float> out;
-  for (const Parameter& p : store.all())
-    for (float g : p.grad.span<float>()) out.push_back(g);
-  return out;
-}
-
-std::vector<float> values(const ParameterStore& store) {
-  std::vector<float> out;
-  for (const Parameter& p : store.all())
-    for (float v : p.value.span<float>()) out.push_back(v);
-  return out;
-}
 
 // Parameters of 0 elements (empty buckets), within one block, and across
 // block boundaries (the shards' cuts fall inside some).
